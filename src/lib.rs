@@ -1,0 +1,16 @@
+//! ocpp-station: an OCPP 2.0.1 / 1.6J charge-point client for AC chargers.
+//!
+//! The crate is split into a pure protocol core ([`station`], [`rpc`], [`ocpp`]) that does no I/O
+//! and reads no clock, and a thin tokio shell ([`link`], [`daemon`], [`once`]) that owns the
+//! sockets, the clock and the signals. See `docs/architecture.md`.
+#![forbid(unsafe_code)]
+
+pub mod backoff;
+pub mod clock;
+pub mod config;
+pub mod envfile;
+pub mod link;
+pub mod ocpp;
+pub mod rpc;
+pub mod secret;
+pub mod station;
