@@ -90,3 +90,182 @@ mod tests {
         assert_eq!(OcppVersion::from_subprotocol("ocpp2.1"), None);
     }
 }
+
+pub mod v16;
+pub mod v201;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+/// What the operator must see for one connector, version-neutral. 2.0.1 folds the session
+/// phases into `Occupied`; 1.6 reports them separately.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectorStatus {
+    /// Free, ready for a new user.
+    Available,
+    /// Cable or EV present, no energy yet (also: authorized, waiting for the EV).
+    Preparing,
+    /// Energy flowing.
+    Charging,
+    /// The EV stopped drawing.
+    SuspendedEv,
+    /// The station is not offering energy.
+    SuspendedEvse,
+    /// Session over, cable still plugged.
+    Finishing,
+    /// Taken out of service, or no charge controller to vouch for the connector.
+    Unavailable,
+    /// Not usable because of a fault; the cause travels with it.
+    Faulted(Fault),
+}
+
+/// Why a connector is Faulted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    /// The 1.6 errorCode.
+    pub code: FaultCode,
+    /// Free text for the operator (1.6 `info`, <= 50 characters).
+    pub info: Option<String>,
+    /// A vendor-specific code (1.6 `vendorErrorCode`, <= 50 characters).
+    pub vendor_error_code: Option<String>,
+}
+
+/// The 1.6 ChargePointErrorCode values the station can produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultCode {
+    /// Earth fault.
+    GroundFailure,
+    /// Too hot to charge safely.
+    HighTemperature,
+    /// The station's own software or hardware link failed.
+    InternalError,
+    /// Any other fault.
+    OtherError,
+}
+
+/// Why the station booted (2.0.1 BootNotification `reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BootReason {
+    /// A normal start.
+    PowerUp,
+    /// Restarted at the CSMS's request.
+    RemoteReset,
+}
+
+/// A CALL the station sends, version-neutral.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// BootNotification.
+    Boot(BootReason),
+    /// StatusNotification for a connector (0 = the station as a whole, 1.6 only).
+    Status {
+        /// Connector number (2.0.1: EVSE `connector`, connector 1).
+        connector: u32,
+        /// The status to report.
+        status: ConnectorStatus,
+    },
+    /// Heartbeat.
+    Heartbeat,
+    /// SecurityEventNotification StartupOfTheDevice (2.0.1).
+    StartupSecurityEvent,
+}
+
+impl Request {
+    /// The OCPP action name (the same in both versions).
+    pub fn action(&self) -> &'static str {
+        match self {
+            Request::Boot(_) => "BootNotification",
+            Request::Status { .. } => "StatusNotification",
+            Request::Heartbeat => "Heartbeat",
+            Request::StartupSecurityEvent => "SecurityEventNotification",
+        }
+    }
+}
+
+/// The CSMS's registration decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistrationStatus {
+    /// Registered: the station may send anything.
+    Accepted,
+    /// Not yet: the CSMS wants to look at or configure the station first.
+    Pending,
+    /// Not registered: send nothing until the interval has passed.
+    Rejected,
+}
+
+impl fmt::Display for RegistrationStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RegistrationStatus::Accepted => "Accepted",
+            RegistrationStatus::Pending => "Pending",
+            RegistrationStatus::Rejected => "Rejected",
+        })
+    }
+}
+
+/// A BootNotification answer, read leniently: the same field names in both versions, any
+/// integer interval (rust-ocpp's 2.0.1 type stops at 65535), any RFC 3339 offset, extra fields
+/// ignored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BootAnswer {
+    /// The decision.
+    pub status: RegistrationStatus,
+    /// Seconds: heartbeat interval when Accepted, retry delay otherwise. Negative values read 0.
+    pub interval: u64,
+    /// The CSMS's clock, when it sent a readable one.
+    pub current_time: Option<DateTime<Utc>>,
+}
+
+/// Reads a BootNotification answer payload.
+pub fn parse_boot_answer(payload: &Value) -> Result<BootAnswer, String> {
+    let status = match payload.get("status").and_then(Value::as_str) {
+        Some("Accepted") => RegistrationStatus::Accepted,
+        Some("Pending") => RegistrationStatus::Pending,
+        Some("Rejected") => RegistrationStatus::Rejected,
+        Some(other) => return Err(format!("unknown registration status '{other}'")),
+        None => return Err("answer has no status".into()),
+    };
+    let interval = match payload.get("interval") {
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .or_else(|| n.as_f64().filter(|f| *f > 0.0).map(|f| f as u64))
+            .unwrap_or(0),
+        Some(Value::String(s)) => s.trim().parse().unwrap_or(0),
+        _ => 0,
+    };
+    Ok(BootAnswer {
+        status,
+        interval,
+        current_time: read_current_time(payload),
+    })
+}
+
+/// The `currentTime` of a Boot or Heartbeat answer, when readable.
+pub fn read_current_time(payload: &Value) -> Option<DateTime<Utc>> {
+    payload
+        .get("currentTime")
+        .and_then(Value::as_str)
+        .and_then(crate::clock::parse_timestamp)
+}
+
+/// How the station answers a CALL from the CSMS.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// A CALLRESULT with this payload.
+    Result(Value),
+    /// A CALLERROR.
+    Error(crate::rpc::ErrorCode, String),
+}
+
+/// What a version module knows about a CSMS-initiated action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionKind {
+    /// Not an action of this version.
+    Unknown,
+    /// An action of this version that the station does not support.
+    Unsupported,
+    /// A remote start/stop: refused while not Accepted (B02.FR.05, 1.6 section 4.2).
+    RemoteStartStop,
+    /// Configuration and triggers: the CSMS may use them while Pending.
+    AllowedWhilePending,
+}

@@ -1,1 +1,612 @@
-//! TODO
+//! The station core: registration (Boot Accepted/Pending/Rejected), the heartbeat, the one
+//! outstanding CALL, connector status bookkeeping and the answers to the CSMS's CALLs.
+//!
+//! It does no I/O and reads no clock. The shell feeds it events with the current monotonic
+//! instant (`handle_*`) and drains what it wants done:
+//! 1. [`Station::poll_transmit`] until `None`: text frames to send, in order;
+//! 2. [`Station::poll_event`] until `None`: finished CALLs, for logs and reports;
+//! 3. [`Station::poll_timeout`]: the instant at which to call [`Station::handle_timeout`] next.
+//!
+//! Drain after every `handle_*` call; `handle_timeout` may be called early or twice, it only acts
+//! on what is due.
+
+mod registration;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::clock::{WallClock, format_timestamp};
+use crate::config::BootInfo;
+use crate::ocpp::{
+    self, ActionKind, BootReason, ConnectorStatus, OcppVersion, RegistrationStatus, Reply, Request,
+};
+use crate::rpc::{self, ErrorCode, Frame};
+
+pub use registration::Registration;
+
+/// Used when the CSMS answers Boot with `interval = 0` (or not at all): long enough not to
+/// flood it, short enough that a station is not lost for long.
+pub const NON_FLOODING_BOOT_RETRY: Duration = Duration::from_secs(60);
+
+/// Heartbeat interval when the CSMS accepts with `interval = 0` and no override is set.
+pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(300);
+
+/// A CSMS clock further off than this gets a warning: the Pi has no RTC and may boot before NTP.
+const CLOCK_SKEW_WARNING: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+/// What the core needs to know from the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// BootNotification contents.
+    pub boot_info: BootInfo,
+    /// Why this process booted.
+    pub boot_reason: BootReason,
+    /// Number of connectors (numbered from 1).
+    pub connectors: u32,
+    /// Heartbeat interval set by the operator, winning over the CSMS's.
+    pub heartbeat_override: Option<Duration>,
+    /// How long a CALL may wait for its answer.
+    pub call_timeout: Duration,
+    /// Send Boot on every reconnect, not only once per process.
+    pub boot_on_reconnect: bool,
+    /// Offline longer than this: report every connector again on reconnect.
+    pub offline_threshold: Duration,
+}
+
+/// A CALL that got its answer, or did not.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallRecord {
+    /// What was sent.
+    pub request: Request,
+    /// Its message id.
+    pub unique_id: String,
+    /// When it was sent (wall clock).
+    pub sent_utc: DateTime<Utc>,
+    /// What came back.
+    pub outcome: CallOutcome,
+}
+
+/// How a CALL ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallOutcome {
+    /// CALLRESULT with this payload.
+    Result(Value),
+    /// CALLERROR.
+    Error {
+        /// The code as the CSMS spelled it.
+        code: String,
+        /// The CSMS's description.
+        description: String,
+    },
+    /// No answer within the call timeout.
+    Timeout,
+}
+
+/// Something the shell may want to know about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A CALL of the station's finished.
+    CallFinished(CallRecord),
+}
+
+/// The caller passed something the core cannot use (a bug in the shell, not in the CSMS).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UsageError {
+    /// A connector number outside 1..=connectors.
+    #[error("connector {0} does not exist")]
+    NoSuchConnector(u32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Link {
+    /// Not connected; `since` is when the last connection ended (`None`: never connected).
+    Offline {
+        since: Option<Instant>,
+    },
+    Online {
+        version: OcppVersion,
+    },
+}
+
+#[derive(Debug)]
+struct Outstanding {
+    id: String,
+    request: Request,
+    sent_utc: DateTime<Utc>,
+    deadline: Instant,
+}
+
+#[derive(Debug, Clone)]
+struct ConnectorSlot {
+    current: ConnectorStatus,
+    /// What the CSMS last acknowledged; `None` until it acknowledged anything.
+    reported: Option<ConnectorStatus>,
+}
+
+/// The station core. See the module documentation for the drain order.
+pub struct Station {
+    settings: Settings,
+    clock: Arc<dyn WallClock>,
+    next_id: Box<dyn FnMut() -> String + Send>,
+    link: Link,
+    registration: Registration,
+    /// SecurityEventNotification StartupOfTheDevice acknowledged (2.0.1, once per process).
+    startup_reported: bool,
+    heartbeat_interval: Duration,
+    /// Index = connector id; index 0 is the station as a whole (reported in 1.6 only).
+    connectors: Vec<ConnectorSlot>,
+    queue: VecDeque<Request>,
+    outstanding: Option<Outstanding>,
+    last_traffic: Option<Instant>,
+    transmit: VecDeque<String>,
+    events: VecDeque<Event>,
+}
+
+impl Station {
+    /// A station that has not connected yet. Every connector starts `initial` (Unavailable until
+    /// a charge controller vouches for it).
+    pub fn new(
+        settings: Settings,
+        clock: Arc<dyn WallClock>,
+        next_id: Box<dyn FnMut() -> String + Send>,
+        initial: ConnectorStatus,
+    ) -> Self {
+        let slot = ConnectorSlot {
+            current: initial,
+            reported: None,
+        };
+        let connectors = vec![slot; settings.connectors as usize + 1];
+        let heartbeat_interval = settings.heartbeat_override.unwrap_or(DEFAULT_HEARTBEAT);
+        let mut station = Self {
+            settings,
+            clock,
+            next_id,
+            link: Link::Offline { since: None },
+            registration: Registration::new(),
+            startup_reported: false,
+            heartbeat_interval,
+            connectors,
+            queue: VecDeque::new(),
+            outstanding: None,
+            last_traffic: None,
+            transmit: VecDeque::new(),
+            events: VecDeque::new(),
+        };
+        station.refresh_station_status();
+        station
+    }
+
+    // ----- inputs -------------------------------------------------------------------------
+
+    /// The WebSocket is up and speaks `version`.
+    pub fn handle_connected(&mut self, now: Instant, version: OcppVersion) {
+        let offline_since = match self.link {
+            Link::Offline { since } => since,
+            Link::Online { .. } => Some(now),
+        };
+        self.link = Link::Online { version };
+        self.last_traffic = Some(now);
+        self.outstanding = None;
+        self.queue.clear();
+
+        let must_boot = !self.registration.ever_accepted() || self.settings.boot_on_reconnect;
+        if must_boot {
+            if !self.registration.waiting_at(now) {
+                self.queue_boot(now);
+            }
+        } else {
+            // A reconnect is not a reboot (OCPP-J): no Boot, and statuses per B04.
+            let report_all = offline_since.is_none_or(|since| {
+                now.saturating_duration_since(since) > self.settings.offline_threshold
+            });
+            self.queue_owed(report_all);
+        }
+        self.pump(now);
+    }
+
+    /// The WebSocket is gone. What was owed is recomputed from state on the next connection.
+    pub fn handle_disconnected(&mut self, now: Instant) {
+        if let Link::Online { .. } = self.link {
+            self.link = Link::Offline { since: Some(now) };
+        }
+        self.outstanding = None;
+        self.queue.clear();
+        self.last_traffic = None;
+    }
+
+    /// A text frame from the CSMS. Never fails: bad frames are answered or logged.
+    pub fn handle_text(&mut self, now: Instant, text: &str) {
+        let Link::Online { version } = self.link else {
+            return;
+        };
+        self.last_traffic = Some(now);
+        match rpc::parse(text) {
+            Ok(Frame::Call {
+                id,
+                action,
+                payload,
+            }) => {
+                let reply = self.answer(version, &action, &payload);
+                let frame = match reply {
+                    Reply::Result(payload) => rpc::call_result(&id, &payload),
+                    Reply::Error(code, description) => {
+                        tracing::info!(action = %action, message_id = %id, code = code.wire(version), "refused CSMS call: {description}");
+                        rpc::call_error(&id, code, version, &description)
+                    }
+                };
+                self.transmit.push_back(frame);
+            }
+            Ok(Frame::CallResult { id, payload }) => {
+                self.finish_call(now, &id, CallOutcome::Result(payload))
+            }
+            Ok(Frame::CallError {
+                id,
+                code,
+                description,
+            }) => self.finish_call(now, &id, CallOutcome::Error { code, description }),
+            Err(error) => {
+                tracing::warn!(%error, bytes = text.len(), "unreadable frame from the CSMS");
+                if let Some((id, code)) = error.owed_error() {
+                    self.transmit.push_back(rpc::call_error(
+                        &id,
+                        code,
+                        version,
+                        &error.to_string(),
+                    ));
+                }
+            }
+        }
+        self.pump(now);
+    }
+
+    /// Fires whatever is due at `now`; harmless when nothing is.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.outstanding.as_ref().is_some_and(|o| o.deadline <= now) {
+            if let Some(o) = self.outstanding.take() {
+                tracing::warn!(action = o.request.action(), message_id = %o.id, "no answer from the CSMS in time");
+                if matches!(o.request, Request::Boot(_)) {
+                    self.registration.boot_failed(now, NON_FLOODING_BOOT_RETRY);
+                }
+                self.push_record(o, CallOutcome::Timeout);
+            }
+        }
+        if let Link::Online { .. } = self.link {
+            if self.registration.retry_due(now) {
+                self.queue_boot(now);
+            }
+            if self.heartbeat_due().is_some_and(|due| due <= now) {
+                self.queue.push_back(Request::Heartbeat);
+            }
+        }
+        self.pump(now);
+    }
+
+    /// The charge controller says connector `connector` is now `status`.
+    pub fn handle_connector_status(
+        &mut self,
+        now: Instant,
+        connector: u32,
+        status: ConnectorStatus,
+    ) -> Result<(), UsageError> {
+        if connector == 0 || connector > self.settings.connectors {
+            return Err(UsageError::NoSuchConnector(connector));
+        }
+        let slot = &mut self.connectors[connector as usize];
+        if slot.current == status {
+            return Ok(());
+        }
+        slot.current = status;
+        self.refresh_station_status();
+        if self.is_online() && self.registration.is_accepted() {
+            self.queue_owed(false);
+            self.pump(now);
+        }
+        Ok(())
+    }
+
+    /// Sends a Heartbeat as soon as the link allows (the `--once` run asks for one).
+    pub fn request_heartbeat(&mut self, now: Instant) {
+        if self.registration.is_accepted() && !self.queue.contains(&Request::Heartbeat) {
+            self.queue.push_back(Request::Heartbeat);
+            self.pump(now);
+        }
+    }
+
+    // ----- outputs ------------------------------------------------------------------------
+
+    /// The next frame to send.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<String> {
+        self.transmit.pop_front()
+    }
+
+    /// The next event.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`Station::handle_timeout`] should be called next.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let call = self.outstanding.as_ref().map(|o| o.deadline);
+        let boot = self.registration.retry_at();
+        let heartbeat = if self.is_idle() {
+            self.heartbeat_due()
+        } else {
+            None
+        };
+        [call, boot, heartbeat].into_iter().flatten().min()
+    }
+
+    /// The registration decision of the last Boot answer, if any.
+    pub fn registration(&self) -> Option<RegistrationStatus> {
+        self.registration.status()
+    }
+
+    /// No CALL outstanding and none waiting to be sent.
+    pub fn is_idle(&self) -> bool {
+        self.outstanding.is_none() && self.queue.is_empty()
+    }
+
+    /// The heartbeat interval in force.
+    pub fn heartbeat_interval(&self) -> Duration {
+        self.heartbeat_interval
+    }
+
+    /// The status currently known for `connector` (0 = the station).
+    pub fn connector_status(&self, connector: u32) -> Option<&ConnectorStatus> {
+        self.connectors.get(connector as usize).map(|s| &s.current)
+    }
+
+    // ----- internals ----------------------------------------------------------------------
+
+    fn is_online(&self) -> bool {
+        matches!(self.link, Link::Online { .. })
+    }
+
+    /// HeartbeatInterval counts seconds without any OCPP traffic.
+    fn heartbeat_due(&self) -> Option<Instant> {
+        if !self.is_online() || !self.registration.is_accepted() {
+            return None;
+        }
+        self.last_traffic.map(|t| t + self.heartbeat_interval)
+    }
+
+    fn queue_boot(&mut self, now: Instant) {
+        self.registration.boot_sent(now);
+        self.queue.retain(|r| !matches!(r, Request::Boot(_)));
+        self.queue
+            .push_front(Request::Boot(self.settings.boot_reason));
+    }
+
+    /// Queues what the CSMS is owed after Accepted or a reconnect: the connectors whose status
+    /// it has not acknowledged (or all of them), then the 2.0.1 startup security event.
+    fn queue_owed(&mut self, report_all: bool) {
+        let Link::Online { version } = self.link else {
+            return;
+        };
+        let first = match version {
+            OcppVersion::V16 => 0,
+            OcppVersion::V201 => 1,
+        };
+        for connector in first..self.connectors.len() as u32 {
+            let slot = &self.connectors[connector as usize];
+            let owed = report_all || slot.reported.as_ref() != Some(&slot.current);
+            let queued = self
+                .queue
+                .iter()
+                .any(|r| matches!(r, Request::Status { connector: c, .. } if *c == connector));
+            if owed && !queued {
+                self.queue.push_back(Request::Status {
+                    connector,
+                    status: slot.current.clone(),
+                });
+            }
+        }
+        if version == OcppVersion::V201
+            && !self.startup_reported
+            && !self.queue.contains(&Request::StartupSecurityEvent)
+        {
+            self.queue.push_back(Request::StartupSecurityEvent);
+        }
+    }
+
+    /// Sends the next queued CALL when none is outstanding and registration allows it.
+    fn pump(&mut self, now: Instant) {
+        let Link::Online { version } = self.link else {
+            return;
+        };
+        while self.outstanding.is_none() {
+            let Some(front) = self.queue.front() else {
+                return;
+            };
+            let allowed = match front {
+                Request::Boot(_) => true,
+                _ => self.registration.is_accepted(),
+            };
+            if !allowed {
+                return;
+            }
+            let Some(mut request) = self.queue.pop_front() else {
+                return;
+            };
+            // A status waiting in the queue is sent as it is now, not as it was when queued.
+            if let Request::Status { connector, status } = &mut request {
+                if let Some(slot) = self.connectors.get(*connector as usize) {
+                    *status = slot.current.clone();
+                }
+            }
+            let now_utc = self.clock.now_utc();
+            let payload = match version {
+                OcppVersion::V201 => Some(ocpp::v201::encode(
+                    &request,
+                    &self.settings.boot_info,
+                    now_utc,
+                )),
+                OcppVersion::V16 => ocpp::v16::encode(&request, &self.settings.boot_info, now_utc),
+            };
+            let payload = match payload {
+                None => continue,
+                Some(Ok(payload)) => payload,
+                Some(Err(error)) => {
+                    tracing::error!(action = request.action(), %error, "could not encode a message; dropped");
+                    continue;
+                }
+            };
+            let id = (self.next_id)();
+            tracing::debug!(action = request.action(), message_id = %id, "sending");
+            self.transmit
+                .push_back(rpc::call(&id, request.action(), &payload));
+            self.last_traffic = Some(now);
+            self.outstanding = Some(Outstanding {
+                id,
+                request,
+                sent_utc: now_utc,
+                deadline: now + self.settings.call_timeout,
+            });
+        }
+    }
+
+    fn finish_call(&mut self, now: Instant, id: &str, outcome: CallOutcome) {
+        let Some(outstanding) = self.outstanding.take_if(|o| o.id == id) else {
+            tracing::warn!(message_id = %id, "answer to a message the station is not waiting for; ignored");
+            return;
+        };
+        match (&outstanding.request, &outcome) {
+            (Request::Boot(_), CallOutcome::Result(payload)) => self.boot_answered(now, payload),
+            (Request::Boot(_), CallOutcome::Error { code, .. }) => {
+                tracing::warn!(%code, "the CSMS answered BootNotification with an error");
+                self.registration.boot_failed(now, NON_FLOODING_BOOT_RETRY);
+            }
+            (Request::Status { connector, status }, CallOutcome::Result(_)) => {
+                if let Some(slot) = self.connectors.get_mut(*connector as usize) {
+                    slot.reported = Some(status.clone());
+                }
+            }
+            (Request::StartupSecurityEvent, CallOutcome::Result(_)) => self.startup_reported = true,
+            (Request::Heartbeat, CallOutcome::Result(payload)) => {
+                self.check_clock(ocpp::read_current_time(payload));
+            }
+            _ => {}
+        }
+        self.push_record(outstanding, outcome);
+    }
+
+    fn boot_answered(&mut self, now: Instant, payload: &Value) {
+        let answer = match ocpp::parse_boot_answer(payload) {
+            Ok(answer) => answer,
+            Err(why) => {
+                tracing::warn!("unreadable BootNotification answer ({why}); retrying later");
+                self.registration.boot_failed(now, NON_FLOODING_BOOT_RETRY);
+                return;
+            }
+        };
+        self.check_clock(answer.current_time);
+        let interval = Duration::from_secs(answer.interval);
+        tracing::info!(status = %answer.status, interval = answer.interval, "BootNotification answered");
+        match answer.status {
+            RegistrationStatus::Accepted => {
+                self.registration.accepted();
+                self.heartbeat_interval =
+                    self.settings
+                        .heartbeat_override
+                        .unwrap_or(if interval.is_zero() {
+                            DEFAULT_HEARTBEAT
+                        } else {
+                            interval
+                        });
+                self.queue_owed(true);
+            }
+            status => {
+                let wait = if interval.is_zero() {
+                    NON_FLOODING_BOOT_RETRY
+                } else {
+                    interval
+                };
+                self.registration.not_accepted(now, status, wait);
+            }
+        }
+    }
+
+    /// How the station answers a CALL from the CSMS (B02/B03 rules first).
+    fn answer(&self, version: OcppVersion, action: &str, _payload: &Value) -> Reply {
+        let kind = match version {
+            OcppVersion::V201 => ocpp::v201::action_kind(action),
+            OcppVersion::V16 => ocpp::v16::action_kind(action),
+        };
+        if self.registration.status() == Some(RegistrationStatus::Rejected) {
+            return Reply::Error(
+                ErrorCode::SecurityError,
+                "the station is not registered (Boot Rejected)".into(),
+            );
+        }
+        if kind == ActionKind::Unknown {
+            return Reply::Error(
+                ErrorCode::NotImplemented,
+                format!("'{action}' is not an OCPP {version} action"),
+            );
+        }
+        if self.registration.is_accepted() {
+            return Reply::Error(
+                ErrorCode::NotSupported,
+                format!("'{action}' is not supported by this station"),
+            );
+        }
+        match kind {
+            ActionKind::RemoteStartStop => Reply::Result(match version {
+                OcppVersion::V201 => ocpp::v201::remote_start_stop_refusal(),
+                OcppVersion::V16 => ocpp::v16::remote_start_stop_refusal(),
+            }),
+            ActionKind::AllowedWhilePending => Reply::Error(
+                ErrorCode::NotSupported,
+                format!("'{action}' is not supported by this station"),
+            ),
+            ActionKind::Unsupported | ActionKind::Unknown => Reply::Error(
+                ErrorCode::SecurityError,
+                "the station is not registered yet (Boot Pending)".into(),
+            ),
+        }
+    }
+
+    /// Connector 0 (1.6) stands for the station: Unavailable when no connector can be used.
+    fn refresh_station_status(&mut self) {
+        let all_unavailable = self.connectors[1..]
+            .iter()
+            .all(|s| s.current == ConnectorStatus::Unavailable);
+        self.connectors[0].current = if all_unavailable {
+            ConnectorStatus::Unavailable
+        } else {
+            ConnectorStatus::Available
+        };
+    }
+
+    fn check_clock(&self, csms_time: Option<DateTime<Utc>>) {
+        if let Some(csms_time) = csms_time {
+            let skew = self.clock.now_utc() - csms_time;
+            if skew.abs() > CLOCK_SKEW_WARNING {
+                tracing::warn!(
+                    station = %format_timestamp(self.clock.now_utc()),
+                    csms = %format_timestamp(csms_time),
+                    "the station's clock differs from the CSMS's by more than a minute: is NTP synchronised?"
+                );
+            }
+        }
+    }
+
+    fn push_record(&mut self, o: Outstanding, outcome: CallOutcome) {
+        self.events.push_back(Event::CallFinished(CallRecord {
+            request: o.request,
+            unique_id: o.id,
+            sent_utc: o.sent_utc,
+            outcome,
+        }));
+    }
+}

@@ -1,0 +1,201 @@
+//! OCPP 2.0.1 messages: the core's [`Request`]s to wire payloads (built on rust-ocpp's types) and
+//! what the station knows about the CSMS's actions.
+
+use chrono::{DateTime, Utc};
+use rust_ocpp::v2_0_1::datatypes::charging_station_type::ChargingStationType;
+use rust_ocpp::v2_0_1::enumerations::boot_reason_enum_type::BootReasonEnumType;
+use rust_ocpp::v2_0_1::enumerations::connector_status_enum_type::ConnectorStatusEnumType;
+use rust_ocpp::v2_0_1::messages::boot_notification::BootNotificationRequest;
+use rust_ocpp::v2_0_1::messages::security_event_notification::SecurityEventNotificationRequest;
+use rust_ocpp::v2_0_1::messages::status_notification::StatusNotificationRequest;
+use serde_json::{Value, json};
+
+use super::{ActionKind, BootReason, ConnectorStatus, Request};
+use crate::clock::to_wire_precision;
+use crate::config::BootInfo;
+
+/// The payload of `request` at wall time `now`.
+pub fn encode(request: &Request, boot: &BootInfo, now: DateTime<Utc>) -> serde_json::Result<Value> {
+    let now = to_wire_precision(now);
+    match request {
+        Request::Boot(reason) => serde_json::to_value(BootNotificationRequest {
+            reason: match reason {
+                BootReason::PowerUp => BootReasonEnumType::PowerUp,
+                BootReason::RemoteReset => BootReasonEnumType::RemoteReset,
+            },
+            charging_station: ChargingStationType {
+                serial_number: boot.serial_number.clone(),
+                model: boot.model.clone(),
+                vendor_name: boot.vendor.clone(),
+                firmware_version: boot.firmware_version.clone(),
+                modem: None,
+            },
+        }),
+        Request::Status { connector, status } => {
+            let id = i32::try_from(*connector).unwrap_or(i32::MAX);
+            serde_json::to_value(StatusNotificationRequest {
+                timestamp: now,
+                connector_status: connector_status(status),
+                // One connector per EVSE on this hardware: EVSE n holds connector 1.
+                evse_id: id,
+                connector_id: 1,
+            })
+        }
+        Request::Heartbeat => Ok(json!({})),
+        Request::StartupSecurityEvent => serde_json::to_value(SecurityEventNotificationRequest {
+            kind: "StartupOfTheDevice".into(),
+            timestamp: now,
+            tech_info: None,
+        }),
+    }
+}
+
+/// The 2.0.1 connectorStatus for a version-neutral status.
+pub fn connector_status(status: &ConnectorStatus) -> ConnectorStatusEnumType {
+    match status {
+        ConnectorStatus::Available => ConnectorStatusEnumType::Available,
+        ConnectorStatus::Preparing
+        | ConnectorStatus::Charging
+        | ConnectorStatus::SuspendedEv
+        | ConnectorStatus::SuspendedEvse
+        | ConnectorStatus::Finishing => ConnectorStatusEnumType::Occupied,
+        ConnectorStatus::Unavailable => ConnectorStatusEnumType::Unavailable,
+        ConnectorStatus::Faulted(_) => ConnectorStatusEnumType::Faulted,
+    }
+}
+
+/// Every action a 2.0.1 CSMS may send to a station.
+const CSMS_ACTIONS: &[&str] = &[
+    "CancelReservation",
+    "CertificateSigned",
+    "ChangeAvailability",
+    "ClearCache",
+    "ClearChargingProfile",
+    "ClearDisplayMessage",
+    "ClearVariableMonitoring",
+    "CostUpdated",
+    "CustomerInformation",
+    "DataTransfer",
+    "DeleteCertificate",
+    "GetBaseReport",
+    "GetChargingProfiles",
+    "GetCompositeSchedule",
+    "GetDisplayMessages",
+    "GetInstalledCertificateIds",
+    "GetLocalListVersion",
+    "GetLog",
+    "GetMonitoringReport",
+    "GetReport",
+    "GetTransactionStatus",
+    "GetVariables",
+    "InstallCertificate",
+    "PublishFirmware",
+    "RequestStartTransaction",
+    "RequestStopTransaction",
+    "ReserveNow",
+    "Reset",
+    "SendLocalList",
+    "SetChargingProfile",
+    "SetDisplayMessage",
+    "SetMonitoringBase",
+    "SetMonitoringLevel",
+    "SetNetworkProfile",
+    "SetVariableMonitoring",
+    "SetVariables",
+    "TriggerMessage",
+    "UnlockConnector",
+    "UnpublishFirmware",
+    "UpdateFirmware",
+];
+
+/// What the station knows about a CSMS action.
+pub fn action_kind(action: &str) -> ActionKind {
+    match action {
+        "RequestStartTransaction" | "RequestStopTransaction" => ActionKind::RemoteStartStop,
+        "GetVariables" | "SetVariables" | "GetBaseReport" | "TriggerMessage" => {
+            ActionKind::AllowedWhilePending
+        }
+        a if CSMS_ACTIONS.contains(&a) => ActionKind::Unsupported,
+        _ => ActionKind::Unknown,
+    }
+}
+
+/// The answer to a remote start/stop while the station is not Accepted.
+pub fn remote_start_stop_refusal() -> Value {
+    json!({"status": "Rejected"})
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::ocpp::{Fault, FaultCode};
+    use chrono::TimeZone;
+
+    fn boot_info() -> BootInfo {
+        BootInfo {
+            vendor: "ORGE".into(),
+            model: "AC-Pi".into(),
+            serial_number: None,
+            firmware_version: Some("1.2.3".into()),
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 22, 8, 0, 0).unwrap()
+            + chrono::Duration::nanoseconds(123_456_789)
+    }
+
+    #[test]
+    fn boot_omits_absent_fields() {
+        let v = encode(&Request::Boot(BootReason::PowerUp), &boot_info(), now()).unwrap();
+        assert_eq!(
+            v,
+            json!({"reason":"PowerUp","chargingStation":{"model":"AC-Pi","vendorName":"ORGE","firmwareVersion":"1.2.3"}})
+        );
+    }
+
+    #[test]
+    fn status_maps_session_phases_to_occupied_with_ms_timestamp() {
+        let v = encode(
+            &Request::Status {
+                connector: 2,
+                status: ConnectorStatus::Charging,
+            },
+            &boot_info(),
+            now(),
+        )
+        .unwrap();
+        assert_eq!(
+            v,
+            json!({"timestamp":"2026-11-22T08:00:00.123Z","connectorStatus":"Occupied","evseId":2,"connectorId":1})
+        );
+        let fault = ConnectorStatus::Faulted(Fault {
+            code: FaultCode::GroundFailure,
+            info: None,
+            vendor_error_code: None,
+        });
+        assert_eq!(connector_status(&fault), ConnectorStatusEnumType::Faulted);
+    }
+
+    #[test]
+    fn security_event_is_startup() {
+        let v = encode(&Request::StartupSecurityEvent, &boot_info(), now()).unwrap();
+        assert_eq!(
+            v,
+            json!({"type":"StartupOfTheDevice","timestamp":"2026-11-22T08:00:00.123Z"})
+        );
+    }
+
+    #[test]
+    fn actions_are_classified() {
+        assert_eq!(action_kind("NoSuchAction"), ActionKind::Unknown);
+        assert_eq!(action_kind("UpdateFirmware"), ActionKind::Unsupported);
+        assert_eq!(
+            action_kind("RequestStartTransaction"),
+            ActionKind::RemoteStartStop
+        );
+        assert_eq!(action_kind("GetVariables"), ActionKind::AllowedWhilePending);
+        assert_eq!(action_kind("RemoteStartTransaction"), ActionKind::Unknown);
+    }
+}

@@ -1,0 +1,677 @@
+//! The core driven against a scripted CSMS over a simulated clock: every registration and timer
+//! rule runs here in microseconds.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::{Value, json};
+
+use super::*;
+use crate::ocpp::{Fault, FaultCode};
+
+/// A clock the test moves by hand.
+#[derive(Clone)]
+struct SimClock {
+    start: Instant,
+    start_utc: DateTime<Utc>,
+    offset: Arc<Mutex<Duration>>,
+}
+
+impl SimClock {
+    fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            start_utc: Utc.with_ymd_and_hms(2026, 11, 22, 8, 0, 0).unwrap()
+                + chrono::Duration::nanoseconds(123_456_789),
+            offset: Arc::new(Mutex::new(Duration::ZERO)),
+        }
+    }
+    fn now(&self) -> Instant {
+        self.start + *self.offset.lock().unwrap()
+    }
+    fn set(&self, t: Instant) {
+        *self.offset.lock().unwrap() = t - self.start;
+    }
+}
+
+impl WallClock for SimClock {
+    fn now_utc(&self) -> DateTime<Utc> {
+        self.start_utc + chrono::Duration::from_std(*self.offset.lock().unwrap()).unwrap()
+    }
+}
+
+/// The CSMS side: answers each CALL with a scripted function and records everything.
+type Answer = Box<dyn FnMut(&str, &Value) -> Option<Value>>;
+
+struct Pair {
+    clock: SimClock,
+    station: Station,
+    csms: Answer,
+    /// Every CALL the station sent: (elapsed seconds, action, payload).
+    calls: Vec<(f64, String, Value)>,
+    /// Every frame the station sent that was not a CALL.
+    replies: Vec<Value>,
+    events: Vec<Event>,
+    online: bool,
+}
+
+fn settings() -> Settings {
+    Settings {
+        boot_info: BootInfo {
+            vendor: "ORGE".into(),
+            model: "AC-Pi".into(),
+            serial_number: None,
+            firmware_version: None,
+        },
+        boot_reason: BootReason::PowerUp,
+        connectors: 2,
+        heartbeat_override: None,
+        call_timeout: Duration::from_secs(30),
+        boot_on_reconnect: false,
+        offline_threshold: Duration::from_secs(600),
+    }
+}
+
+fn accept_all(interval: u64) -> Answer {
+    Box::new(move |action, _| {
+        Some(match action {
+            "BootNotification" => {
+                json!({"status":"Accepted","interval":interval,"currentTime":"2026-11-22T08:00:00Z"})
+            }
+            "Heartbeat" => json!({"currentTime":"2026-11-22T08:00:00Z"}),
+            _ => json!({}),
+        })
+    })
+}
+
+impl Pair {
+    fn new(settings: Settings, csms: Answer) -> Self {
+        let clock = SimClock::new();
+        let mut n = 0;
+        let station = Station::new(
+            settings,
+            Arc::new(clock.clone()),
+            Box::new(move || {
+                n += 1;
+                format!("id-{n}")
+            }),
+            ConnectorStatus::Unavailable,
+        );
+        Self {
+            clock,
+            station,
+            csms,
+            calls: vec![],
+            replies: vec![],
+            events: vec![],
+            online: false,
+        }
+    }
+
+    fn elapsed(&self) -> f64 {
+        (self.clock.now() - self.clock.start).as_secs_f64()
+    }
+
+    fn connect(&mut self, version: OcppVersion) {
+        self.online = true;
+        let now = self.clock.now();
+        self.station.handle_connected(now, version);
+        self.exchange();
+    }
+
+    fn disconnect(&mut self) {
+        self.online = false;
+        let now = self.clock.now();
+        self.station.handle_disconnected(now);
+    }
+
+    /// Delivers frames both ways until both sides are quiet.
+    fn exchange(&mut self) {
+        while let Some(frame) = self.station.poll_transmit() {
+            if !self.online {
+                continue;
+            }
+            let v: Value = serde_json::from_str(&frame).unwrap();
+            if v[0] == 2 {
+                let (id, action, payload) = (
+                    v[1].as_str().unwrap().to_owned(),
+                    v[2].as_str().unwrap().to_owned(),
+                    v[3].clone(),
+                );
+                let t = self.elapsed();
+                self.calls.push((t, action.clone(), payload.clone()));
+                if let Some(answer) = (self.csms)(&action, &payload) {
+                    let now = self.clock.now();
+                    self.station
+                        .handle_text(now, &json!([3, id, answer]).to_string());
+                }
+            } else {
+                self.replies.push(v);
+            }
+        }
+        while let Some(e) = self.station.poll_event() {
+            self.events.push(e);
+        }
+    }
+
+    /// A CSMS-initiated frame.
+    fn csms_sends(&mut self, text: &str) -> Vec<Value> {
+        let before = self.replies.len();
+        let now = self.clock.now();
+        self.station.handle_text(now, text);
+        self.exchange();
+        self.replies[before..].to_vec()
+    }
+
+    /// Runs the simulated clock forward by `d`, firing every timer on the way.
+    fn run_for(&mut self, d: Duration) {
+        let until = self.clock.now() + d;
+        while let Some(t) = self.station.poll_timeout() {
+            if t > until {
+                break;
+            }
+            if t > self.clock.now() {
+                self.clock.set(t);
+            }
+            let now = self.clock.now();
+            self.station.handle_timeout(now);
+            self.exchange();
+        }
+        self.clock.set(until);
+        let now = self.clock.now();
+        self.station.handle_timeout(now);
+        self.exchange();
+    }
+
+    fn actions(&self) -> Vec<&str> {
+        self.calls.iter().map(|(_, a, _)| a.as_str()).collect()
+    }
+
+    fn count(&self, action: &str) -> usize {
+        self.calls.iter().filter(|(_, a, _)| a == action).count()
+    }
+}
+
+#[test]
+fn accepted_201_sends_boot_then_every_connector_then_the_startup_event() {
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V201);
+    assert_eq!(
+        p.actions(),
+        [
+            "BootNotification",
+            "StatusNotification",
+            "StatusNotification",
+            "SecurityEventNotification"
+        ]
+    );
+    assert_eq!(p.calls[0].2["reason"], "PowerUp");
+    assert_eq!(p.calls[1].2["evseId"], 1);
+    assert_eq!(p.calls[2].2["evseId"], 2);
+    assert_eq!(p.calls[1].2["connectorStatus"], "Unavailable");
+    assert_eq!(p.calls[3].2["type"], "StartupOfTheDevice");
+    assert_eq!(p.station.registration(), Some(RegistrationStatus::Accepted));
+    assert_eq!(p.station.heartbeat_interval(), Duration::from_secs(300));
+}
+
+#[test]
+fn accepted_16_reports_connector_zero_too_and_no_security_event() {
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V16);
+    assert_eq!(
+        p.actions(),
+        [
+            "BootNotification",
+            "StatusNotification",
+            "StatusNotification",
+            "StatusNotification"
+        ]
+    );
+    let ids: Vec<u64> = p.calls[1..]
+        .iter()
+        .map(|c| c.2["connectorId"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [0, 1, 2]);
+    assert_eq!(p.calls[1].2["status"], "Unavailable");
+    assert_eq!(p.calls[1].2["errorCode"], "NoError");
+}
+
+#[test]
+fn heartbeats_follow_the_interval_for_an_hour() {
+    let mut p = Pair::new(settings(), accept_all(60));
+    p.connect(OcppVersion::V201);
+    p.run_for(Duration::from_secs(3600));
+    assert_eq!(p.count("Heartbeat"), 60);
+    let times: Vec<f64> = p
+        .calls
+        .iter()
+        .filter(|c| c.1 == "Heartbeat")
+        .map(|c| c.0)
+        .collect();
+    for pair in times.windows(2) {
+        assert_eq!(pair[1] - pair[0], 60.0);
+    }
+}
+
+#[test]
+fn any_traffic_postpones_the_heartbeat() {
+    let mut p = Pair::new(settings(), accept_all(60));
+    p.connect(OcppVersion::V201);
+    p.run_for(Duration::from_secs(50));
+    // A CSMS call at t=50 counts as traffic: the next heartbeat is due at 110, not 60.
+    p.csms_sends(r#"[2,"c1","NoSuchAction",{}]"#);
+    p.run_for(Duration::from_secs(55));
+    assert_eq!(p.count("Heartbeat"), 0);
+    p.run_for(Duration::from_secs(10));
+    assert_eq!(p.count("Heartbeat"), 1);
+    assert_eq!(p.calls.last().unwrap().0, 110.0);
+}
+
+#[test]
+fn operator_heartbeat_override_wins_over_the_csms() {
+    let mut s = settings();
+    s.heartbeat_override = Some(Duration::from_secs(10));
+    let mut p = Pair::new(s, accept_all(86_400));
+    p.connect(OcppVersion::V201);
+    p.run_for(Duration::from_secs(100));
+    assert_eq!(p.count("Heartbeat"), 10);
+}
+
+#[test]
+fn an_interval_beyond_u16_is_accepted() {
+    let mut p = Pair::new(settings(), accept_all(100_000));
+    p.connect(OcppVersion::V201);
+    assert_eq!(p.station.registration(), Some(RegistrationStatus::Accepted));
+    assert_eq!(p.station.heartbeat_interval(), Duration::from_secs(100_000));
+}
+
+fn boot_script(answers: Vec<Value>) -> Answer {
+    let mut answers = answers.into_iter();
+    let mut last = json!({});
+    Box::new(move |action, _| {
+        Some(match action {
+            "BootNotification" => {
+                if let Some(a) = answers.next() {
+                    last = a;
+                }
+                last.clone()
+            }
+            "Heartbeat" => json!({"currentTime":"2026-11-22T08:00:00Z"}),
+            _ => json!({}),
+        })
+    })
+}
+
+#[test]
+fn pending_then_accepted_sends_nothing_else_until_accepted() {
+    let mut p = Pair::new(
+        settings(),
+        boot_script(vec![
+            json!({"status":"Pending","interval":300,"currentTime":"2026-11-22T08:00:00Z"}),
+            json!({"status":"Accepted","interval":300,"currentTime":"2026-11-22T08:05:00Z"}),
+        ]),
+    );
+    p.connect(OcppVersion::V201);
+    // A status change while Pending is not sent.
+    let now = p.clock.now();
+    p.station
+        .handle_connector_status(now, 1, ConnectorStatus::Available)
+        .unwrap();
+    p.exchange();
+    p.run_for(Duration::from_secs(299));
+    assert_eq!(p.actions(), ["BootNotification"]);
+    assert_eq!(p.station.registration(), Some(RegistrationStatus::Pending));
+    p.run_for(Duration::from_secs(1));
+    assert_eq!(
+        p.actions()[..3],
+        ["BootNotification", "BootNotification", "StatusNotification"]
+    );
+    assert_eq!(p.calls[1].0, 300.0);
+    assert_eq!(p.calls[2].2["connectorStatus"], "Available");
+}
+
+#[test]
+fn while_pending_the_station_answers_the_csms_by_the_rules() {
+    let mut p = Pair::new(
+        settings(),
+        boot_script(vec![
+            json!({"status":"Pending","interval":300,"currentTime":"2026-11-22T08:00:00Z"}),
+        ]),
+    );
+    p.connect(OcppVersion::V201);
+    let r = p.csms_sends(r#"[2,"a","RequestStartTransaction",{"idToken":{"idToken":"x","type":"Central"},"remoteStartId":1}]"#);
+    assert_eq!(r, [json!([3, "a", {"status":"Rejected"}])]);
+    let r = p.csms_sends(r#"[2,"b","GetVariables",{"getVariableData":[]}]"#);
+    assert_eq!(r[0][2], "NotSupported");
+    let r = p.csms_sends(r#"[2,"c","UpdateFirmware",{}]"#);
+    assert_eq!(r[0][2], "SecurityError");
+    let r = p.csms_sends(r#"[2,"d","Bogus",{}]"#);
+    assert_eq!(r[0][2], "NotImplemented");
+}
+
+#[test]
+fn rejected_sends_nothing_until_the_interval_and_answers_security_error() {
+    let mut p = Pair::new(
+        settings(),
+        boot_script(vec![
+            json!({"status":"Rejected","interval":120,"currentTime":"2026-11-22T08:00:00Z"}),
+            json!({"status":"Accepted","interval":300,"currentTime":"2026-11-22T08:02:00Z"}),
+        ]),
+    );
+    p.connect(OcppVersion::V16);
+    let r = p.csms_sends(r#"[2,"a","RemoteStartTransaction",{"idTag":"x"}]"#);
+    assert_eq!(
+        r,
+        [json!([
+            4,
+            "a",
+            "SecurityError",
+            "the station is not registered (Boot Rejected)",
+            {}
+        ])]
+    );
+    p.run_for(Duration::from_secs(119));
+    assert_eq!(p.actions(), ["BootNotification"]);
+    p.run_for(Duration::from_secs(1));
+    assert_eq!(p.count("BootNotification"), 2);
+    assert_eq!(p.calls[1].0, 120.0);
+    assert_eq!(p.count("StatusNotification"), 3);
+}
+
+#[test]
+fn a_reconnect_during_a_rejected_wait_still_waits() {
+    let mut p = Pair::new(
+        settings(),
+        boot_script(vec![
+            json!({"status":"Rejected","interval":120,"currentTime":"2026-11-22T08:00:00Z"}),
+            json!({"status":"Accepted","interval":300,"currentTime":"2026-11-22T08:02:00Z"}),
+        ]),
+    );
+    p.connect(OcppVersion::V201);
+    p.run_for(Duration::from_secs(30));
+    p.disconnect();
+    p.run_for(Duration::from_secs(10));
+    p.connect(OcppVersion::V201);
+    p.run_for(Duration::from_secs(79));
+    assert_eq!(p.count("BootNotification"), 1);
+    p.run_for(Duration::from_secs(1));
+    assert_eq!(p.count("BootNotification"), 2);
+}
+
+#[test]
+fn interval_zero_when_not_accepted_uses_the_non_flooding_delay() {
+    let mut p = Pair::new(
+        settings(),
+        boot_script(vec![
+            json!({"status":"Pending","interval":0,"currentTime":"2026-11-22T08:00:00Z"}),
+        ]),
+    );
+    p.connect(OcppVersion::V201);
+    p.run_for(Duration::from_secs(600));
+    let boots: Vec<f64> = p.calls.iter().map(|c| c.0).collect();
+    let step = NON_FLOODING_BOOT_RETRY.as_secs_f64();
+    assert_eq!(boots, (0..=10).map(|i| i as f64 * step).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_boot_without_answer_times_out_and_is_retried() {
+    let mut answered = false;
+    let mut p = Pair::new(
+        settings(),
+        Box::new(move |action, _| match action {
+            "BootNotification" if !answered => {
+                answered = true;
+                None
+            }
+            "BootNotification" => Some(
+                json!({"status":"Accepted","interval":300,"currentTime":"2026-11-22T08:00:00Z"}),
+            ),
+            _ => Some(json!({})),
+        }),
+    );
+    p.connect(OcppVersion::V201);
+    p.run_for(Duration::from_secs(30));
+    assert!(matches!(
+        &p.events[0],
+        Event::CallFinished(CallRecord {
+            outcome: CallOutcome::Timeout,
+            ..
+        })
+    ));
+    assert_eq!(p.count("BootNotification"), 1);
+    p.run_for(NON_FLOODING_BOOT_RETRY);
+    assert_eq!(p.count("BootNotification"), 2);
+    assert_eq!(p.station.registration(), Some(RegistrationStatus::Accepted));
+}
+
+#[test]
+fn only_one_call_is_outstanding_at_a_time() {
+    let mut p = Pair::new(settings(), Box::new(|_, _| None));
+    p.connect(OcppVersion::V201);
+    assert_eq!(p.actions(), ["BootNotification"]);
+    // The answer to the first call arrives only now; until then nothing else went out.
+    p.station.handle_text(
+        p.clock.now(),
+        r#"[3,"id-1",{"status":"Accepted","interval":300,"currentTime":"2026-11-22T08:00:00Z"}]"#,
+    );
+    p.exchange();
+    assert_eq!(p.actions(), ["BootNotification", "StatusNotification"]);
+}
+
+#[test]
+fn incoming_calls_are_answered_while_a_call_is_outstanding() {
+    let mut p = Pair::new(settings(), Box::new(|_, _| None));
+    p.connect(OcppVersion::V201);
+    let r = p.csms_sends(r#"[2,"x","NoSuchAction",{}]"#);
+    assert_eq!(r[0][0], 4);
+    assert_eq!(r[0][1], "x");
+}
+
+#[test]
+fn a_plain_reconnect_is_not_a_reboot() {
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V201);
+    p.disconnect();
+    p.run_for(Duration::from_secs(30));
+    p.connect(OcppVersion::V201);
+    // Short outage, nothing changed: no Boot, no status.
+    assert_eq!(p.count("BootNotification"), 1);
+    assert_eq!(p.count("StatusNotification"), 2);
+    p.run_for(Duration::from_secs(300));
+    assert_eq!(p.count("Heartbeat"), 1);
+}
+
+#[test]
+fn boot_on_reconnect_boots_again_when_asked() {
+    let mut s = settings();
+    s.boot_on_reconnect = true;
+    let mut p = Pair::new(s, accept_all(300));
+    p.connect(OcppVersion::V201);
+    p.disconnect();
+    p.connect(OcppVersion::V201);
+    assert_eq!(p.count("BootNotification"), 2);
+    assert_eq!(
+        p.count("SecurityEventNotification"),
+        1,
+        "startup is reported once per process"
+    );
+}
+
+#[test]
+fn after_a_short_outage_only_changed_connectors_are_reported() {
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V201);
+    p.disconnect();
+    let now = p.clock.now();
+    p.station
+        .handle_connector_status(now, 2, ConnectorStatus::Available)
+        .unwrap();
+    p.run_for(Duration::from_secs(60));
+    p.connect(OcppVersion::V201);
+    let statuses: Vec<&Value> = p
+        .calls
+        .iter()
+        .filter(|c| c.1 == "StatusNotification")
+        .map(|c| &c.2)
+        .collect();
+    assert_eq!(statuses.len(), 3);
+    assert_eq!(statuses[2]["evseId"], 2);
+    assert_eq!(statuses[2]["connectorStatus"], "Available");
+}
+
+#[test]
+fn after_a_long_outage_every_connector_is_reported() {
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V201);
+    p.disconnect();
+    p.run_for(Duration::from_secs(601));
+    p.connect(OcppVersion::V201);
+    assert_eq!(p.count("StatusNotification"), 4);
+}
+
+#[test]
+fn a_status_lost_with_the_link_is_sent_again() {
+    let mut p = Pair::new(settings(), Box::new(|_, _| None));
+    p.connect(OcppVersion::V201);
+    p.station.handle_text(
+        p.clock.now(),
+        r#"[3,"id-1",{"status":"Accepted","interval":300,"currentTime":"2026-11-22T08:00:00Z"}]"#,
+    );
+    p.exchange();
+    // The first StatusNotification is never answered: the link drops.
+    p.disconnect();
+    p.csms = accept_all(300);
+    p.connect(OcppVersion::V201);
+    let evses: Vec<u64> = p
+        .calls
+        .iter()
+        .filter(|c| c.1 == "StatusNotification")
+        .map(|c| c.2["evseId"].as_u64().unwrap())
+        .collect();
+    assert_eq!(evses, [1, 1, 2]);
+}
+
+#[test]
+fn status_changes_are_sent_once_with_the_latest_value() {
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V16);
+    let before = p.count("StatusNotification");
+    let now = p.clock.now();
+    p.station
+        .handle_connector_status(now, 1, ConnectorStatus::Available)
+        .unwrap();
+    p.exchange();
+    p.station
+        .handle_connector_status(now, 1, ConnectorStatus::Available)
+        .unwrap();
+    p.exchange();
+    // Connector 1 and connector 0 (the station became usable).
+    assert_eq!(p.count("StatusNotification") - before, 2);
+    let fault = Fault {
+        code: FaultCode::GroundFailure,
+        info: None,
+        vendor_error_code: None,
+    };
+    p.station
+        .handle_connector_status(now, 1, ConnectorStatus::Faulted(fault))
+        .unwrap();
+    p.exchange();
+    let last = &p.calls.last().unwrap().2;
+    assert_eq!(last["status"], "Faulted");
+    assert_eq!(last["errorCode"], "GroundFailure");
+    assert_eq!(
+        p.station
+            .handle_connector_status(now, 3, ConnectorStatus::Available),
+        Err(UsageError::NoSuchConnector(3))
+    );
+}
+
+#[test]
+fn malformed_frames_get_the_version_spelling_and_never_disconnect() {
+    for (version, format, framework, msgtype) in [
+        (
+            OcppVersion::V201,
+            "FormatViolation",
+            "RpcFrameworkError",
+            "MessageTypeNotSupported",
+        ),
+        (
+            OcppVersion::V16,
+            "FormationViolation",
+            "ProtocolError",
+            "ProtocolError",
+        ),
+    ] {
+        let mut p = Pair::new(settings(), accept_all(300));
+        p.connect(version);
+        assert_eq!(
+            p.csms_sends("this is not json"),
+            [json!([4, "-1", format, "frame is not valid JSON", {}])]
+        );
+        assert_eq!(p.csms_sends("{\"a\":1}")[0][2], framework);
+        assert_eq!(
+            p.csms_sends(r#"[7,"u-3"]"#)[0],
+            json!([4, "u-3", msgtype, "message type 7 is not supported", {}])
+        );
+        assert_eq!(
+            p.csms_sends(r#"[2,"u-1","NoSuchAction",{}]"#)[0][2],
+            "NotImplemented"
+        );
+        assert_eq!(
+            p.csms_sends(r#"[2,"u-2","UpdateFirmware",{}]"#)[0][2],
+            "NotSupported"
+        );
+        assert!(p.csms_sends(r#"[3,"nobody-asked",{}]"#).is_empty());
+        assert!(
+            p.csms_sends(r#"[4,"nobody-asked","GenericError","",{}]"#)
+                .is_empty()
+        );
+        let big = format!(
+            r#"[2,"u-4","NoSuchAction",{{"pad":"{}"}}]"#,
+            "x".repeat(1 << 20)
+        );
+        assert_eq!(p.csms_sends(&big)[0][2], "NotImplemented");
+        // Still registered and heartbeating.
+        p.run_for(Duration::from_secs(300));
+        assert_eq!(p.count("Heartbeat"), 1);
+    }
+}
+
+#[test]
+fn wire_timestamps_have_at_most_three_fractional_digits() {
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V16);
+    p.connect(OcppVersion::V201);
+    for (_, _, payload) in &p.calls {
+        if let Some(ts) = payload.get("timestamp") {
+            let ts = ts.as_str().unwrap();
+            assert_eq!(ts, "2026-11-22T08:00:00.123Z");
+        }
+    }
+}
+
+#[test]
+fn handle_timeout_is_idempotent() {
+    let mut p = Pair::new(settings(), accept_all(60));
+    p.connect(OcppVersion::V201);
+    p.run_for(Duration::from_secs(60));
+    let n = p.calls.len();
+    let now = p.clock.now();
+    p.station.handle_timeout(now);
+    p.station.handle_timeout(now);
+    p.exchange();
+    assert_eq!(p.calls.len(), n);
+}
+
+#[test]
+fn requested_heartbeat_goes_out_after_the_owed_statuses() {
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V16);
+    let now = p.clock.now();
+    p.station.request_heartbeat(now);
+    p.exchange();
+    assert_eq!(p.actions().last(), Some(&"Heartbeat"));
+    assert!(p.station.is_idle());
+}
