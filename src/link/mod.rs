@@ -1,1 +1,32 @@
-//! TODO
+//! The WebSocket link to the CSMS: TLS setup, one dial, and the plan of which dial comes next.
+//!
+//! - [`tls`]: the rustls client configuration (public roots plus an optional CA bundle, optional
+//!   client certificate for security profile 3), with errors that name the offending file.
+//! - [`dial`](mod@dial): TCP, TLS, the upgrade with Basic auth and the subprotocol offer, and a
+//!   [`DialError`] that says what went wrong in a technician's words and classifies it
+//!   ([`DialError::outcome`], [`DialError::is_version_mismatch`]).
+//! - [`plan`]: pure (no I/O, no clock) choice of the next URL, offer and wait: version fallback
+//!   and RetryBackOff, driven by the outcomes the caller records.
+//!
+//! The caller's loop, in short:
+//!
+//! ```text
+//! let mut plan = DialPlan::new(settings)?;
+//! loop {
+//!     let attempt = plan.next_attempt(Instant::now());
+//!     log(attempt.reason); sleep_until(attempt.not_before);
+//!     match dial(&DialRequest { url: &attempt.url, offer: &attempt.offer, .. }).await {
+//!         Ok((ws, version)) => { plan.record_connected(now, version); run(ws).await;
+//!                                plan.record_disconnected(now, random()) }
+//!         Err(e) => plan.record_failure(now, &attempt, e.is_version_mismatch(), random()),
+//!     }
+//! }
+//! ```
+
+pub mod dial;
+pub mod plan;
+pub mod tls;
+
+pub use dial::{DialError, DialRequest, MAX_MESSAGE_SIZE, WsStream, dial, redact_url};
+pub use plan::{Attempt, DialPlan, PlanError, PlanSettings};
+pub use tls::{TlsFile, TlsSetupError, client_config};
