@@ -4,11 +4,18 @@
 //! Every value is validated once, here; the rest of the station only sees a valid [`Config`].
 //! The password lives in a [`Secret`] and is never printed.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
+use serde::Deserialize;
+use tokio_tungstenite::tungstenite::http::Uri;
+
 use crate::backoff::BackoffConfig;
-use crate::ocpp::OcppVersion;
+use crate::envfile::{self, EnvFileError};
+use crate::ocpp::{OcppVersion, VERSION_SPELLINGS};
 use crate::secret::Secret;
 
 /// How the station authenticates to the CSMS (OCPP security profiles).
@@ -48,7 +55,8 @@ pub struct Config {
     pub url_201: Option<String>,
     /// `OCPP_16_URL`: the 1.6 endpoint as configured.
     pub url_16: Option<String>,
-    /// `OCPP_ALLOW_FALLBACK`: whether the other version may be tried.
+    /// `OCPP_ALLOW_FALLBACK`: whether the other version may be tried (the loader sets it to false
+    /// when the other version has no URL, so no user needs to check that again).
     pub allow_fallback: bool,
     /// `OCPP_HEARTBEAT_SECONDS`: `None` (0) = use the Boot response's interval.
     pub heartbeat_override: Option<Duration>,
@@ -76,4 +84,1896 @@ pub struct Config {
     pub offline_threshold: Duration,
     /// `OCPP_ONCE_TIMEOUT_SECONDS`: overall deadline of `--once`.
     pub once_timeout: Duration,
+    /// Things the operator should know that did not stop the load (a version switched because its
+    /// URL is missing, an ignored variable, ...): one human sentence each, never a secret.
+    pub warnings: Vec<String>,
+}
+
+/// The variable names, spelled once so that the loader, the messages and `env.example` cannot
+/// drift apart.
+mod var {
+    pub const STATION_NAME: &str = "OCPP_STATION_NAME";
+    pub const STATION_PASSWORD: &str = "OCPP_STATION_PASSWORD";
+    pub const PRIMARY: &str = "OCPP_PRIMARY";
+    pub const URL_201: &str = "OCPP_201_URL";
+    pub const URL_16: &str = "OCPP_16_URL";
+    pub const ALLOW_FALLBACK: &str = "OCPP_ALLOW_FALLBACK";
+    pub const HEARTBEAT_SECONDS: &str = "OCPP_HEARTBEAT_SECONDS";
+    pub const AUTH_TYPE: &str = "OCPP_AUTH_TYPE";
+    pub const CA_PATH: &str = "OCPP_CA_PATH";
+    pub const MTLS_CA_PATH: &str = "OCPP_MTLS_CA_PATH";
+    pub const MTLS_CERT_PATH: &str = "OCPP_MTLS_CERT_PATH";
+    pub const MTLS_KEY_PATH: &str = "OCPP_MTLS_KEY_PATH";
+    pub const VENDOR: &str = "OCPP_VENDOR";
+    pub const MODEL: &str = "OCPP_MODEL";
+    pub const SERIAL_NUMBER: &str = "OCPP_SERIAL_NUMBER";
+    pub const FIRMWARE_VERSION: &str = "OCPP_FIRMWARE_VERSION";
+    pub const CONNECTORS: &str = "OCPP_CONNECTORS";
+    pub const BACKOFF_WAIT_MINIMUM: &str = "OCPP_RETRY_BACKOFF_WAIT_MINIMUM";
+    pub const BACKOFF_RANDOM_RANGE: &str = "OCPP_RETRY_BACKOFF_RANDOM_RANGE";
+    pub const BACKOFF_REPEAT_TIMES: &str = "OCPP_RETRY_BACKOFF_REPEAT_TIMES";
+    pub const PING_SECONDS: &str = "OCPP_PING_SECONDS";
+    pub const CALL_TIMEOUT_SECONDS: &str = "OCPP_CALL_TIMEOUT_SECONDS";
+    pub const BOOT_ON_RECONNECT: &str = "OCPP_BOOT_ON_RECONNECT";
+    pub const OFFLINE_THRESHOLD_SECONDS: &str = "OCPP_OFFLINE_THRESHOLD_SECONDS";
+    pub const ONCE_TIMEOUT_SECONDS: &str = "OCPP_ONCE_TIMEOUT_SECONDS";
+}
+
+/// Every environment variable the loader reads. `env.example` documents each of them (a unit test
+/// checks that); any other `OCPP_*` name produces a warning, since it is most likely a typo.
+pub const VARIABLES: &[&str] = &[
+    var::STATION_NAME,
+    var::STATION_PASSWORD,
+    var::PRIMARY,
+    var::URL_201,
+    var::URL_16,
+    var::ALLOW_FALLBACK,
+    var::HEARTBEAT_SECONDS,
+    var::AUTH_TYPE,
+    var::CA_PATH,
+    var::MTLS_CA_PATH,
+    var::MTLS_CERT_PATH,
+    var::MTLS_KEY_PATH,
+    var::VENDOR,
+    var::MODEL,
+    var::SERIAL_NUMBER,
+    var::FIRMWARE_VERSION,
+    var::CONNECTORS,
+    var::BACKOFF_WAIT_MINIMUM,
+    var::BACKOFF_RANDOM_RANGE,
+    var::BACKOFF_REPEAT_TIMES,
+    var::PING_SECONDS,
+    var::CALL_TIMEOUT_SECONDS,
+    var::BOOT_ON_RECONNECT,
+    var::OFFLINE_THRESHOLD_SECONDS,
+    var::ONCE_TIMEOUT_SECONDS,
+];
+
+/// Variables whose value must never appear in an error or a warning.
+const SECRET_VARIABLES: &[&str] = &[var::STATION_PASSWORD];
+
+/// Variables holding URLs: shown only without `user:pass@`.
+const URL_VARIABLES: &[&str] = &[var::URL_201, var::URL_16];
+
+/// Default `OCPP_VENDOR` (fits 1.6 chargePointVendor, <= 20).
+const DEFAULT_VENDOR: &str = "ocpp-station";
+/// Default `OCPP_MODEL` (fits chargePointModel, <= 20).
+const DEFAULT_MODEL: &str = "AC-Pi";
+/// The longest heartbeat interval or offline threshold accepted: one week.
+const MAX_WEEK_SECONDS: u64 = 86_400 * 7;
+
+/// Command-line values that override the environment and the env file. `None` = not given.
+#[derive(Debug, Default, Clone)]
+pub struct CliOverrides {
+    /// `--station-name`, overrides `OCPP_STATION_NAME`.
+    pub station_name: Option<String>,
+    /// `--primary`, overrides `OCPP_PRIMARY`.
+    pub primary: Option<String>,
+    /// `--url-201`, overrides `OCPP_201_URL`.
+    pub url_201: Option<String>,
+    /// `--url-16`, overrides `OCPP_16_URL`.
+    pub url_16: Option<String>,
+    /// `--no-fallback` gives `Some(false)`, overrides `OCPP_ALLOW_FALLBACK`.
+    pub allow_fallback: Option<bool>,
+    /// `--heartbeat-seconds`, overrides `OCPP_HEARTBEAT_SECONDS`.
+    pub heartbeat_seconds: Option<u64>,
+    /// `--connectors`, overrides `OCPP_CONNECTORS`.
+    pub connectors: Option<u32>,
+    /// `--timeout`, overrides `OCPP_ONCE_TIMEOUT_SECONDS`.
+    pub once_timeout_seconds: Option<u64>,
+}
+
+impl CliOverrides {
+    /// The overrides as variable assignments, so they go through the same validation (a
+    /// `--connectors 9` is refused exactly like `OCPP_CONNECTORS=9`).
+    fn assignments(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let mut set = |name: &'static str, value: Option<String>| {
+            if let Some(value) = value {
+                out.push((name, value));
+            }
+        };
+        set(var::STATION_NAME, self.station_name.clone());
+        set(var::PRIMARY, self.primary.clone());
+        set(var::URL_201, self.url_201.clone());
+        set(var::URL_16, self.url_16.clone());
+        set(
+            var::ALLOW_FALLBACK,
+            self.allow_fallback.map(|b| b.to_string()),
+        );
+        set(
+            var::HEARTBEAT_SECONDS,
+            self.heartbeat_seconds.map(|n| n.to_string()),
+        );
+        set(var::CONNECTORS, self.connectors.map(|n| n.to_string()));
+        set(
+            var::ONCE_TIMEOUT_SECONDS,
+            self.once_timeout_seconds.map(|n| n.to_string()),
+        );
+        out
+    }
+}
+
+/// Why the configuration cannot be used. Every message names the variable and what it accepts;
+/// none contains the password (the password's own errors carry no value at all, and any other
+/// value that happens to contain it is replaced by `[redacted]`).
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ConfigError {
+    /// A required variable is not set (or set to an empty value).
+    #[error("{var} is not set: {why}")]
+    Missing {
+        /// The variable.
+        var: &'static str,
+        /// Why it is needed.
+        why: &'static str,
+    },
+    /// A variable's value is not acceptable.
+    #[error("{var}='{value}' is not valid: expected {allowed}")]
+    Invalid {
+        /// The variable.
+        var: &'static str,
+        /// The value as given: control characters escaped, shortened to 80 characters, URL
+        /// credentials removed.
+        value: String,
+        /// What would be accepted.
+        allowed: String,
+    },
+    /// A secret variable's value is not acceptable; the value is deliberately not kept.
+    #[error("{var} is not valid: expected {allowed} (the value is secret and not shown)")]
+    InvalidSecret {
+        /// The variable.
+        var: &'static str,
+        /// What would be accepted.
+        allowed: String,
+    },
+    /// A variable names a file that cannot be used.
+    #[error("{var}={}: {problem}", .path.display())]
+    File {
+        /// The variable.
+        var: &'static str,
+        /// The path as given.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// Two variables contradict each other.
+    #[error("{first} and {second} conflict: {why}")]
+    Conflict {
+        /// The first variable (reported by [`ConfigError::variable`]).
+        first: &'static str,
+        /// The second variable.
+        second: &'static str,
+        /// What the contradiction is and how to resolve it.
+        why: String,
+    },
+    /// The `--env-file` could not be read or parsed.
+    #[error(transparent)]
+    EnvFile(#[from] EnvFileError),
+    /// The variables could not be collected at all (not expected: every field is text).
+    #[error("cannot read the OCPP_* variables: {0}")]
+    Environment(String),
+}
+
+impl ConfigError {
+    /// The variable to fix, when the error is about one.
+    pub fn variable(&self) -> Option<&'static str> {
+        match self {
+            ConfigError::Missing { var, .. }
+            | ConfigError::Invalid { var, .. }
+            | ConfigError::InvalidSecret { var, .. }
+            | ConfigError::File { var, .. } => Some(var),
+            ConfigError::Conflict { first, .. } => Some(first),
+            ConfigError::EnvFile(_) | ConfigError::Environment(_) => None,
+        }
+    }
+
+    /// Replaces a value that contains the password (someone pasted it into the wrong variable).
+    fn scrubbed(self, password: Option<&str>) -> Self {
+        let Some(password) = password.filter(|p| !p.is_empty()) else {
+            return self;
+        };
+        match self {
+            ConfigError::Invalid {
+                var,
+                value,
+                allowed,
+            } if value.contains(password) => ConfigError::Invalid {
+                var,
+                value: "[redacted]".to_owned(),
+                allowed,
+            },
+            ConfigError::Conflict { first, second, why } if why.contains(password) => {
+                ConfigError::Conflict {
+                    first,
+                    second,
+                    why: why.replace(password, "[redacted]"),
+                }
+            }
+            other => other,
+        }
+    }
+}
+
+/// An `Invalid` error with the value made safe to print (or `InvalidSecret` for the password).
+fn invalid(var: &'static str, value: &str, allowed: impl Into<String>) -> ConfigError {
+    let allowed = allowed.into();
+    if SECRET_VARIABLES.contains(&var) {
+        return ConfigError::InvalidSecret { var, allowed };
+    }
+    let shown = if URL_VARIABLES.contains(&var) {
+        endpoint_for_display(value)
+    } else {
+        value.to_owned()
+    };
+    ConfigError::Invalid {
+        var,
+        value: printable(&shown),
+        allowed,
+    }
+}
+
+/// At most 80 characters, control characters escaped: a value can be anything, and an error
+/// message goes to a terminal or the journal.
+fn printable(value: &str) -> String {
+    const MAX_CHARS: usize = 80;
+    let mut out = String::new();
+    for (count, c) in value.chars().enumerate() {
+        if count == MAX_CHARS {
+            out.push_str("...");
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The variables as text, as envy finds them (prefix stripped, lower-cased). Every field is an
+/// optional string so that the validation below, not serde, words the errors. Deliberately no
+/// `Debug`: it holds the password in clear.
+#[derive(Default, Deserialize)]
+struct RawVars {
+    station_name: Option<String>,
+    station_password: Option<String>,
+    primary: Option<String>,
+    #[serde(rename = "201_url")]
+    url_201: Option<String>,
+    #[serde(rename = "16_url")]
+    url_16: Option<String>,
+    allow_fallback: Option<String>,
+    heartbeat_seconds: Option<String>,
+    auth_type: Option<String>,
+    ca_path: Option<String>,
+    mtls_ca_path: Option<String>,
+    mtls_cert_path: Option<String>,
+    mtls_key_path: Option<String>,
+    vendor: Option<String>,
+    model: Option<String>,
+    serial_number: Option<String>,
+    firmware_version: Option<String>,
+    connectors: Option<String>,
+    retry_backoff_wait_minimum: Option<String>,
+    retry_backoff_random_range: Option<String>,
+    retry_backoff_repeat_times: Option<String>,
+    ping_seconds: Option<String>,
+    call_timeout_seconds: Option<String>,
+    boot_on_reconnect: Option<String>,
+    offline_threshold_seconds: Option<String>,
+    once_timeout_seconds: Option<String>,
+}
+
+/// Loads and validates the configuration.
+///
+/// Sources, highest precedence first:
+/// 1. command-line flags (`cli`);
+/// 2. the file named by `--env-file` (`env_file`): a file named explicitly on the command line
+///    wins over the process environment, so a stale variable left in a technician's shell (or
+///    exported by an earlier `set -a; . /etc/ocpp_station.env`) cannot silently override it;
+/// 3. the process environment (`process_env`, normally `std::env::vars_os()` converted lossily).
+///
+/// The source that mentions a variable decides it, even with an empty value: values are trimmed
+/// and an empty value means "not set", so `OCPP_16_URL=` in the env file removes a 1.6 URL
+/// inherited from the environment. Within the env file the last assignment wins (as in systemd).
+///
+/// Unknown `OCPP_*` names, a primary version switched for lack of a URL and similar surprises
+/// are reported in [`Config::warnings`]; anything that would make the station misbehave is an
+/// error naming the variable.
+pub fn load(
+    process_env: impl IntoIterator<Item = (String, String)>,
+    env_file: Option<&Path>,
+    cli: &CliOverrides,
+) -> Result<Config, ConfigError> {
+    let mut warnings = Vec::new();
+    let mut merged: BTreeMap<&'static str, String> = BTreeMap::new();
+    add_source(&mut merged, &mut warnings, process_env, "the environment");
+    if let Some(path) = env_file {
+        let pairs = envfile::read(path)?;
+        add_source(
+            &mut merged,
+            &mut warnings,
+            pairs,
+            &path.display().to_string(),
+        );
+    }
+    merged.extend(cli.assignments());
+
+    let vars = merged.into_iter().filter_map(|(name, value)| {
+        let value = value.trim();
+        (!value.is_empty()).then(|| (name.to_owned(), value.to_owned()))
+    });
+    let raw: RawVars = envy::prefixed("OCPP_")
+        .from_iter(vars)
+        .map_err(|e| ConfigError::Environment(e.to_string()))?;
+    let password = raw.station_password.clone();
+    validate(raw, warnings).map_err(|e| e.scrubbed(password.as_deref()))
+}
+
+/// Adds one source's known variables to `merged` (overriding lower sources) and warns about
+/// `OCPP_*` names the loader does not know.
+fn add_source(
+    merged: &mut BTreeMap<&'static str, String>,
+    warnings: &mut Vec<String>,
+    pairs: impl IntoIterator<Item = (String, String)>,
+    source: &str,
+) {
+    for (name, value) in pairs {
+        if let Some(known) = VARIABLES.iter().copied().find(|v| *v == name) {
+            merged.insert(known, value);
+        } else if let Some(known) = VARIABLES.iter().find(|v| v.eq_ignore_ascii_case(&name)) {
+            warnings.push(format!(
+                "{name} (in {source}) is ignored: variable names are case-sensitive, \
+                 did you mean {known}?"
+            ));
+        } else if name.starts_with("OCPP_") {
+            let message = format!(
+                "{name} (in {source}) is not a variable ocpp-station reads and is ignored; \
+                 check the spelling"
+            );
+            if !warnings.contains(&message) {
+                warnings.push(message);
+            }
+        }
+    }
+}
+
+fn validate(raw: RawVars, mut warnings: Vec<String>) -> Result<Config, ConfigError> {
+    let station_name = raw.station_name.ok_or(ConfigError::Missing {
+        var: var::STATION_NAME,
+        why: "it is the station identity the CSMS knows this charger by",
+    })?;
+    check_identity(&station_name)?;
+
+    let auth = match raw.auth_type.as_deref() {
+        None => AuthMode::Basic,
+        Some(value) => match value.to_ascii_lowercase().as_str() {
+            "basic" => AuthMode::Basic,
+            "mtls" => AuthMode::Mtls,
+            "none" => AuthMode::None,
+            _ => return Err(invalid(var::AUTH_TYPE, value, "one of basic, mtls, none")),
+        },
+    };
+
+    let url_201 = raw
+        .url_201
+        .map(|url| check_url(var::URL_201, &url, &mut warnings))
+        .transpose()?;
+    let url_16 = raw
+        .url_16
+        .map(|url| check_url(var::URL_16, &url, &mut warnings))
+        .transpose()?;
+    let url_of = |version: OcppVersion| match version {
+        OcppVersion::V201 => url_201.as_deref(),
+        OcppVersion::V16 => url_16.as_deref(),
+    };
+
+    let requested = raw
+        .primary
+        .as_deref()
+        .map(|value| {
+            value
+                .parse::<OcppVersion>()
+                .map_err(|_| invalid(var::PRIMARY, value, format!("one of {VERSION_SPELLINGS}")))
+        })
+        .transpose()?;
+    let wanted = requested.unwrap_or(OcppVersion::V201);
+    let primary = if url_of(wanted).is_some() {
+        wanted
+    } else if url_of(wanted.other()).is_some() {
+        let other = wanted.other();
+        let hint = if requested.is_some() {
+            format!("set {} or change {}", url_variable(wanted), var::PRIMARY)
+        } else {
+            format!("set {}={other} to make this explicit", var::PRIMARY)
+        };
+        warnings.push(format!(
+            "{} is not set, so OCPP {other} ({}) is the primary version; {hint}",
+            url_variable(wanted),
+            url_variable(other),
+        ));
+        other
+    } else {
+        return Err(ConfigError::Missing {
+            var: url_variable(wanted),
+            why: "at least one of OCPP_201_URL and OCPP_16_URL must name the CSMS endpoint",
+        });
+    };
+    // Fallback needs somewhere to fall back to; saying so here spares every user of the flag
+    // from checking the other URL again.
+    let allow_fallback = boolean(var::ALLOW_FALLBACK, raw.allow_fallback, true)?
+        && url_of(primary.other()).is_some();
+
+    let password = match (auth, raw.station_password) {
+        (AuthMode::Basic, Some(password)) => Some(Secret::new(password)),
+        (AuthMode::Basic, None) => {
+            return Err(ConfigError::Missing {
+                var: var::STATION_PASSWORD,
+                why: "it is required when OCPP_AUTH_TYPE is basic (the default)",
+            });
+        }
+        (other, Some(_)) => {
+            warnings.push(format!(
+                "{} is set but {}={}: the password is not used",
+                var::STATION_PASSWORD,
+                var::AUTH_TYPE,
+                auth_name(other)
+            ));
+            None
+        }
+        (_, None) => None,
+    };
+
+    for (name, url) in [(var::URL_201, &url_201), (var::URL_16, &url_16)] {
+        let Some(url) = url else { continue };
+        let plain = url.starts_with("ws://");
+        match auth {
+            AuthMode::Mtls if plain => {
+                return Err(ConfigError::Conflict {
+                    first: var::AUTH_TYPE,
+                    second: name,
+                    why: "mtls (security profile 3) needs a wss:// URL".to_owned(),
+                });
+            }
+            AuthMode::Basic if plain => warnings.push(format!(
+                "{name} uses ws://: the password travels unencrypted (security profile 1); \
+                 use wss:// unless the network is otherwise protected"
+            )),
+            _ => {}
+        }
+    }
+
+    let ca = match (raw.ca_path, raw.mtls_ca_path) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(ConfigError::Conflict {
+                first: var::CA_PATH,
+                second: var::MTLS_CA_PATH,
+                why: format!(
+                    "they name different files ({a} and {b}); {} is an alias, set only one",
+                    var::MTLS_CA_PATH
+                ),
+            });
+        }
+        (Some(a), _) => Some((var::CA_PATH, a)),
+        (None, Some(b)) => Some((var::MTLS_CA_PATH, b)),
+        (None, None) => None,
+    };
+    let ca_path = ca
+        .map(|(name, path)| existing_file(name, path))
+        .transpose()?;
+
+    let (client_cert_path, client_key_path) = if auth == AuthMode::Mtls {
+        let cert = raw.mtls_cert_path.ok_or(ConfigError::Missing {
+            var: var::MTLS_CERT_PATH,
+            why: "the client certificate is required when OCPP_AUTH_TYPE is mtls",
+        })?;
+        let key = raw.mtls_key_path.ok_or(ConfigError::Missing {
+            var: var::MTLS_KEY_PATH,
+            why: "the client private key is required when OCPP_AUTH_TYPE is mtls",
+        })?;
+        (
+            Some(existing_file(var::MTLS_CERT_PATH, cert)?),
+            Some(existing_file(var::MTLS_KEY_PATH, key)?),
+        )
+    } else {
+        for (name, value) in [
+            (var::MTLS_CERT_PATH, &raw.mtls_cert_path),
+            (var::MTLS_KEY_PATH, &raw.mtls_key_path),
+        ] {
+            if value.is_some() {
+                warnings.push(format!(
+                    "{name} is ignored because {}={}",
+                    var::AUTH_TYPE,
+                    auth_name(auth)
+                ));
+            }
+        }
+        (None, None)
+    };
+
+    let boot_info = BootInfo {
+        vendor: ci_string(var::VENDOR, raw.vendor, 20)?
+            .unwrap_or_else(|| DEFAULT_VENDOR.to_owned()),
+        model: ci_string(var::MODEL, raw.model, 20)?.unwrap_or_else(|| DEFAULT_MODEL.to_owned()),
+        serial_number: ci_string(var::SERIAL_NUMBER, raw.serial_number, 25)?,
+        firmware_version: Some(
+            ci_string(var::FIRMWARE_VERSION, raw.firmware_version, 50)?
+                .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned()),
+        ),
+    };
+
+    let heartbeat = number(
+        var::HEARTBEAT_SECONDS,
+        raw.heartbeat_seconds,
+        0,
+        0..=MAX_WEEK_SECONDS,
+        "seconds (0 = use the interval the CSMS sends)",
+    )?;
+    let connectors = number(var::CONNECTORS, raw.connectors, 1, 1..=8, "connectors")?;
+    let backoff = BackoffConfig {
+        wait_minimum: Duration::from_secs(number(
+            var::BACKOFF_WAIT_MINIMUM,
+            raw.retry_backoff_wait_minimum,
+            3,
+            1..=3600,
+            "seconds",
+        )?),
+        random_range: Duration::from_secs(number(
+            var::BACKOFF_RANDOM_RANGE,
+            raw.retry_backoff_random_range,
+            10,
+            0..=3600,
+            "seconds",
+        )?),
+        repeat_times: number(
+            var::BACKOFF_REPEAT_TIMES,
+            raw.retry_backoff_repeat_times,
+            5,
+            0..=10,
+            "doublings",
+        )?,
+    };
+    let ping = number(
+        var::PING_SECONDS,
+        raw.ping_seconds,
+        30,
+        0..=3600,
+        "seconds (0 = send no pings)",
+    )?;
+    let call_timeout = number(
+        var::CALL_TIMEOUT_SECONDS,
+        raw.call_timeout_seconds,
+        30,
+        1..=600,
+        "seconds",
+    )?;
+    let offline_threshold = number(
+        var::OFFLINE_THRESHOLD_SECONDS,
+        raw.offline_threshold_seconds,
+        600,
+        0..=MAX_WEEK_SECONDS,
+        "seconds",
+    )?;
+    let once_timeout = number(
+        var::ONCE_TIMEOUT_SECONDS,
+        raw.once_timeout_seconds,
+        30,
+        1..=600,
+        "seconds",
+    )?;
+
+    Ok(Config {
+        station_name,
+        password,
+        primary,
+        url_201,
+        url_16,
+        allow_fallback,
+        heartbeat_override: (heartbeat > 0).then(|| Duration::from_secs(heartbeat)),
+        auth,
+        ca_path,
+        client_cert_path,
+        client_key_path,
+        boot_info,
+        connectors,
+        backoff,
+        ping_interval: Duration::from_secs(ping),
+        call_timeout: Duration::from_secs(call_timeout),
+        boot_on_reconnect: boolean(var::BOOT_ON_RECONNECT, raw.boot_on_reconnect, false)?,
+        offline_threshold: Duration::from_secs(offline_threshold),
+        once_timeout: Duration::from_secs(once_timeout),
+        warnings,
+    })
+}
+
+fn url_variable(version: OcppVersion) -> &'static str {
+    match version {
+        OcppVersion::V201 => var::URL_201,
+        OcppVersion::V16 => var::URL_16,
+    }
+}
+
+fn auth_name(auth: AuthMode) -> &'static str {
+    match auth {
+        AuthMode::Basic => "basic",
+        AuthMode::Mtls => "mtls",
+        AuthMode::None => "none",
+    }
+}
+
+/// OCPP identity rules (at most 48 characters, no `:` because it separates user and password in
+/// Basic auth) plus no blanks or non-ASCII, which CSMSs and URL paths handle inconsistently.
+fn check_identity(name: &str) -> Result<(), ConfigError> {
+    let valid = (1..=48).contains(&name.chars().count())
+        && name.chars().all(|c| c.is_ascii_graphic() && c != ':');
+    if valid {
+        Ok(())
+    } else {
+        Err(invalid(
+            var::STATION_NAME,
+            name,
+            "1 to 48 printable ASCII characters without spaces or ':'",
+        ))
+    }
+}
+
+/// A `ws://`/`wss://` URL with a host, as stored in [`Config`]: scheme lower-cased (the WebSocket
+/// client only knows the lower-case spelling) and any `user:pass@` removed (it is never used, and
+/// keeping it would put a credential into every log line that shows the URL).
+fn check_url(
+    var: &'static str,
+    value: &str,
+    warnings: &mut Vec<String>,
+) -> Result<String, ConfigError> {
+    const ALLOWED: &str =
+        "a ws:// or wss:// URL with a host and no #fragment, e.g. wss://csms.example.com/ocpp";
+    let bad = || invalid(var, value, ALLOWED);
+    let (scheme, rest) = value.split_once("://").ok_or_else(bad)?;
+    let scheme = scheme.to_ascii_lowercase();
+    // RFC 6455 forbids fragments; the URI parser would silently drop one.
+    if !(scheme == "ws" || scheme == "wss") || rest.contains('#') {
+        return Err(bad());
+    }
+    let url = format!("{scheme}://{rest}");
+    let uri: Uri = url.parse().map_err(|_| bad())?;
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(bad());
+    }
+    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        warnings.push(format!(
+            "{var} contains user:password@ credentials; they were removed (the station \
+             authenticates with OCPP_STATION_NAME and OCPP_STATION_PASSWORD)"
+        ));
+        return Ok(endpoint_for_display(&url));
+    }
+    Ok(url)
+}
+
+/// The path, which must name an existing regular file (a typo should fail at start-up, not at
+/// the first TLS handshake).
+fn existing_file(var: &'static str, path: String) -> Result<PathBuf, ConfigError> {
+    let path = PathBuf::from(path);
+    let problem = match std::fs::metadata(&path) {
+        Ok(meta) if meta.is_file() => return Ok(path),
+        Ok(_) => "is not a regular file".to_owned(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "no such file".to_owned(),
+        Err(e) => e.to_string(),
+    };
+    Err(ConfigError::File { var, path, problem })
+}
+
+/// An OCPP CiString field: at most `max` characters (the schemas count characters), no control
+/// characters.
+fn ci_string(
+    var: &'static str,
+    value: Option<String>,
+    max: usize,
+) -> Result<Option<String>, ConfigError> {
+    match value {
+        Some(v) if v.chars().count() > max || v.chars().any(char::is_control) => Err(invalid(
+            var,
+            &v,
+            format!("at most {max} characters, no control characters"),
+        )),
+        other => Ok(other),
+    }
+}
+
+fn boolean(var: &'static str, value: Option<String>, default: bool) -> Result<bool, ConfigError> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(invalid(
+            var,
+            &value,
+            "true or false (also 1/0, yes/no, on/off)",
+        )),
+    }
+}
+
+/// A whole number within `range`, or `default` when unset.
+fn number<T: TryFrom<u64>>(
+    var: &'static str,
+    value: Option<String>,
+    default: T,
+    range: RangeInclusive<u64>,
+    unit: &str,
+) -> Result<T, ConfigError> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    let bad = || {
+        invalid(
+            var,
+            &value,
+            format!(
+                "a whole number of {unit} from {} to {}",
+                range.start(),
+                range.end()
+            ),
+        )
+    };
+    let parsed: u64 = value.parse().map_err(|_| bad())?;
+    if !range.contains(&parsed) {
+        return Err(bad());
+    }
+    T::try_from(parsed).map_err(|_| bad())
+}
+
+/// Characters percent-encoded in the identity path segment: the WHATWG path-segment set, plus
+/// the few the URI parser accepts but proxies and CSMS routers commonly mangle.
+const IDENTITY_SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+impl Config {
+    /// The URL to dial for `version`, or `None` when that version has no URL.
+    ///
+    /// OCPP-J wants `<endpoint>/<identity>`. Fleet env files often hold the full URL already, so
+    /// when the URL's last path segment is the identity (compared percent-decoded) it is used as
+    /// it is; otherwise `/<percent-encoded identity>` is appended. Trailing slashes are dropped
+    /// first, so neither `…/ocpp/` nor `…/ocpp/ORGE_AC_001/` produces an empty path segment.
+    /// A query string is kept after the path.
+    pub fn endpoint(&self, version: OcppVersion) -> Option<String> {
+        let url = match version {
+            OcppVersion::V201 => self.url_201.as_deref(),
+            OcppVersion::V16 => self.url_16.as_deref(),
+        }?;
+        Some(endpoint_with_identity(url, &self.station_name))
+    }
+
+    /// A multi-line, human-readable summary for `ocpp-station check-config`: every setting, the
+    /// URLs that will be dialed (without credentials), the warnings, and never the password.
+    pub fn summary(&self) -> String {
+        let seconds = |d: Duration| format!("{} s", d.as_secs());
+        let dial = |version: OcppVersion| {
+            self.endpoint(version)
+                .map(|url| endpoint_for_display(&url))
+                .unwrap_or_else(|| "(no URL)".to_owned())
+        };
+        let password = match &self.password {
+            Some(_) => "set (not shown)",
+            None => "not set",
+        };
+        let mut lines = vec![
+            format!("station name:        {}", self.station_name),
+            format!("password:            {password}"),
+            format!("auth:                {}", auth_name(self.auth)),
+            format!(
+                "primary:             OCPP {} -> {}",
+                self.primary,
+                dial(self.primary)
+            ),
+            if self.allow_fallback {
+                format!(
+                    "fallback:            OCPP {} -> {}",
+                    self.primary.other(),
+                    dial(self.primary.other())
+                )
+            } else {
+                "fallback:            off".to_owned()
+            },
+            format!(
+                "heartbeat:           {}",
+                self.heartbeat_override
+                    .map_or_else(|| "as the CSMS says".to_owned(), seconds)
+            ),
+        ];
+        let path = |p: &Option<PathBuf>| {
+            p.as_ref()
+                .map_or_else(|| "-".to_owned(), |p| p.display().to_string())
+        };
+        lines.push(format!("CA bundle:           {}", path(&self.ca_path)));
+        if self.auth == AuthMode::Mtls {
+            lines.push(format!(
+                "client certificate:  {}",
+                path(&self.client_cert_path)
+            ));
+            lines.push(format!(
+                "client key:          {}",
+                path(&self.client_key_path)
+            ));
+        }
+        let b = &self.boot_info;
+        lines.extend([
+            format!("vendor / model:      {} / {}", b.vendor, b.model),
+            format!(
+                "serial number:       {}",
+                b.serial_number.as_deref().unwrap_or("-")
+            ),
+            format!(
+                "firmware version:    {}",
+                b.firmware_version.as_deref().unwrap_or("-")
+            ),
+            format!("connectors:          {}", self.connectors),
+            format!(
+                "reconnect back-off:  {} s + random 0..{} s, doubled up to {} times",
+                self.backoff.wait_minimum.as_secs(),
+                self.backoff.random_range.as_secs(),
+                self.backoff.repeat_times
+            ),
+            format!(
+                "WebSocket ping:      {}",
+                if self.ping_interval.is_zero() {
+                    "off".to_owned()
+                } else {
+                    seconds(self.ping_interval)
+                }
+            ),
+            format!("call timeout:        {}", seconds(self.call_timeout)),
+            format!("boot on reconnect:   {}", self.boot_on_reconnect),
+            format!("offline threshold:   {}", seconds(self.offline_threshold)),
+            format!("--once deadline:     {}", seconds(self.once_timeout)),
+        ]);
+        for warning in &self.warnings {
+            lines.push(format!("warning: {warning}"));
+        }
+        lines.join("\n")
+    }
+}
+
+fn endpoint_with_identity(url: &str, identity: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let base = base.trim_end_matches('/');
+    let after_scheme = base.split_once("://").map_or(base, |(_, rest)| rest);
+    let last_segment = after_scheme
+        .split_once('/')
+        .and_then(|(_, path)| path.rsplit('/').next());
+    let already_there =
+        last_segment.is_some_and(|s| percent_decode_str(s).decode_utf8_lossy() == identity);
+    let mut out = if already_there {
+        base.to_owned()
+    } else {
+        format!("{base}/{}", utf8_percent_encode(identity, IDENTITY_SEGMENT))
+    };
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}
+
+/// `url` without any `user:pass@` in its authority, for logs, reports and error messages.
+/// Anything that is not a URL comes back unchanged, minus anything before an `@` in its first
+/// path segment.
+pub fn endpoint_for_display(url: &str) -> String {
+    let (prefix, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), url),
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let tail = rest.get(authority.len()..).unwrap_or_default();
+    match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{prefix}{host}{tail}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    const PASSWORD: &str = "S3cr3t-pw!";
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// The smallest valid configuration, plus `extra` (later entries override earlier ones).
+    fn with(extra: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut all = vec![
+            ("OCPP_STATION_NAME", "ORGE_AC_001"),
+            ("OCPP_STATION_PASSWORD", PASSWORD),
+            ("OCPP_201_URL", "wss://csms.example.com/ocpp"),
+        ];
+        all.extend_from_slice(extra);
+        load(vars(&all), None, &CliOverrides::default())
+    }
+
+    fn invalid_var(extra: &[(&str, &str)]) -> &'static str {
+        match with(extra) {
+            Err(e @ ConfigError::Invalid { .. }) => e.variable().unwrap(),
+            other => panic!("expected Invalid for {extra:?}, got {other:?}"),
+        }
+    }
+
+    fn write_file(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn defaults() {
+        let cfg = with(&[]).unwrap();
+        assert_eq!(cfg.station_name, "ORGE_AC_001");
+        assert_eq!(cfg.password.as_ref().unwrap().expose(), PASSWORD);
+        assert_eq!(cfg.primary, OcppVersion::V201);
+        assert_eq!(cfg.url_201.as_deref(), Some("wss://csms.example.com/ocpp"));
+        assert_eq!(cfg.url_16, None);
+        assert!(!cfg.allow_fallback, "no 1.6 URL, nothing to fall back to");
+        assert_eq!(cfg.heartbeat_override, None);
+        assert_eq!(cfg.auth, AuthMode::Basic);
+        assert_eq!(cfg.ca_path, None);
+        assert_eq!(cfg.client_cert_path, None);
+        assert_eq!(cfg.client_key_path, None);
+        assert_eq!(
+            cfg.boot_info,
+            BootInfo {
+                vendor: "ocpp-station".into(),
+                model: "AC-Pi".into(),
+                serial_number: None,
+                firmware_version: Some(env!("CARGO_PKG_VERSION").into()),
+            }
+        );
+        assert_eq!(cfg.connectors, 1);
+        assert_eq!(cfg.backoff, BackoffConfig::default());
+        assert_eq!(cfg.ping_interval, Duration::from_secs(30));
+        assert_eq!(cfg.call_timeout, Duration::from_secs(30));
+        assert!(!cfg.boot_on_reconnect);
+        assert_eq!(cfg.offline_threshold, Duration::from_secs(600));
+        assert_eq!(cfg.once_timeout, Duration::from_secs(30));
+        assert_eq!(cfg.warnings, Vec::<String>::new());
+    }
+
+    #[test]
+    fn every_setting_can_be_changed() {
+        let cfg = with(&[
+            ("OCPP_PRIMARY", "1.6"),
+            ("OCPP_16_URL", "wss://csms.example.com/ocpp16"),
+            ("OCPP_ALLOW_FALLBACK", "no"),
+            ("OCPP_HEARTBEAT_SECONDS", "120"),
+            ("OCPP_VENDOR", "ORGE"),
+            ("OCPP_MODEL", "AC22"),
+            ("OCPP_SERIAL_NUMBER", "SN-0001"),
+            ("OCPP_FIRMWARE_VERSION", "1.2.3"),
+            ("OCPP_CONNECTORS", "2"),
+            ("OCPP_RETRY_BACKOFF_WAIT_MINIMUM", "5"),
+            ("OCPP_RETRY_BACKOFF_RANDOM_RANGE", "0"),
+            ("OCPP_RETRY_BACKOFF_REPEAT_TIMES", "3"),
+            ("OCPP_PING_SECONDS", "0"),
+            ("OCPP_CALL_TIMEOUT_SECONDS", "45"),
+            ("OCPP_BOOT_ON_RECONNECT", "ON"),
+            ("OCPP_OFFLINE_THRESHOLD_SECONDS", "60"),
+            ("OCPP_ONCE_TIMEOUT_SECONDS", "90"),
+        ])
+        .unwrap();
+        assert_eq!(cfg.primary, OcppVersion::V16);
+        assert!(!cfg.allow_fallback);
+        assert_eq!(cfg.heartbeat_override, Some(Duration::from_secs(120)));
+        assert_eq!(cfg.boot_info.vendor, "ORGE");
+        assert_eq!(cfg.boot_info.model, "AC22");
+        assert_eq!(cfg.boot_info.serial_number.as_deref(), Some("SN-0001"));
+        assert_eq!(cfg.boot_info.firmware_version.as_deref(), Some("1.2.3"));
+        assert_eq!(cfg.connectors, 2);
+        assert_eq!(
+            cfg.backoff,
+            BackoffConfig {
+                wait_minimum: Duration::from_secs(5),
+                random_range: Duration::ZERO,
+                repeat_times: 3
+            }
+        );
+        assert_eq!(cfg.ping_interval, Duration::ZERO);
+        assert_eq!(cfg.call_timeout, Duration::from_secs(45));
+        assert!(cfg.boot_on_reconnect);
+        assert_eq!(cfg.offline_threshold, Duration::from_secs(60));
+        assert_eq!(cfg.once_timeout, Duration::from_secs(90));
+    }
+
+    #[test]
+    fn values_are_trimmed_and_empty_means_unset() {
+        let cfg = with(&[
+            ("OCPP_STATION_NAME", "  ORGE_AC_002 \t"),
+            ("OCPP_CONNECTORS", " 3 "),
+            ("OCPP_SERIAL_NUMBER", "   "),
+            ("OCPP_VENDOR", ""),
+        ])
+        .unwrap();
+        assert_eq!(cfg.station_name, "ORGE_AC_002");
+        assert_eq!(cfg.connectors, 3);
+        assert_eq!(cfg.boot_info.serial_number, None);
+        assert_eq!(cfg.boot_info.vendor, "ocpp-station");
+        assert_eq!(
+            with(&[("OCPP_STATION_NAME", " ")]).unwrap_err().variable(),
+            Some("OCPP_STATION_NAME")
+        );
+    }
+
+    #[test]
+    fn station_name_rules() {
+        assert!(matches!(
+            load(
+                vars(&[("OCPP_201_URL", "wss://h/x")]),
+                None,
+                &CliOverrides::default()
+            ),
+            Err(ConfigError::Missing {
+                var: "OCPP_STATION_NAME",
+                ..
+            })
+        ));
+        assert!(with(&[("OCPP_STATION_NAME", &"A".repeat(48))]).is_ok());
+        for bad in [
+            "A".repeat(49),
+            "ORGE:1".into(),
+            "ORGE 1".into(),
+            "ORGÉ".into(),
+            "ORGE\u{7}".into(),
+        ] {
+            assert_eq!(
+                invalid_var(&[("OCPP_STATION_NAME", &bad)]),
+                "OCPP_STATION_NAME",
+                "{bad:?}"
+            );
+        }
+        // Every other printable ASCII character is allowed (and percent-encoded in the URL).
+        assert!(with(&[("OCPP_STATION_NAME", "a/b?c#d%e|f~g")]).is_ok());
+    }
+
+    #[test]
+    fn password_is_required_for_basic_only() {
+        let err = load(
+            vars(&[
+                ("OCPP_STATION_NAME", "ORGE_AC_001"),
+                ("OCPP_201_URL", "wss://h/x"),
+            ]),
+            None,
+            &CliOverrides::default(),
+        )
+        .unwrap_err();
+        assert_eq!(err.variable(), Some("OCPP_STATION_PASSWORD"));
+        assert!(err.to_string().contains("basic"), "{err}");
+
+        let cfg = load(
+            vars(&[
+                ("OCPP_STATION_NAME", "ORGE_AC_001"),
+                ("OCPP_201_URL", "wss://h/x"),
+                ("OCPP_AUTH_TYPE", "none"),
+            ]),
+            None,
+            &CliOverrides::default(),
+        )
+        .unwrap();
+        assert_eq!(cfg.auth, AuthMode::None);
+        assert_eq!(cfg.password, None);
+        assert!(cfg.warnings.is_empty());
+
+        let cfg = with(&[("OCPP_AUTH_TYPE", "None")]).unwrap();
+        assert_eq!(cfg.password, None, "an unused password is not kept");
+        assert!(cfg.warnings[0].contains("OCPP_STATION_PASSWORD is set but"));
+    }
+
+    #[test]
+    fn primary_spellings_and_errors() {
+        for (spelling, version) in [
+            ("2.0.1", OcppVersion::V201),
+            ("201", OcppVersion::V201),
+            ("OCPP2.0.1", OcppVersion::V201),
+            ("1.6", OcppVersion::V16),
+            ("1.6J", OcppVersion::V16),
+            ("v16", OcppVersion::V16),
+        ] {
+            let cfg = with(&[
+                ("OCPP_PRIMARY", spelling),
+                ("OCPP_16_URL", "wss://csms.example.com/ocpp16"),
+            ])
+            .unwrap();
+            assert_eq!(cfg.primary, version, "{spelling}");
+            assert!(cfg.allow_fallback);
+        }
+        let err = with(&[("OCPP_PRIMARY", "2.1")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("OCPP_PRIMARY='2.1' is not valid: expected one of {VERSION_SPELLINGS}")
+        );
+    }
+
+    #[test]
+    fn the_version_with_a_url_becomes_primary_with_a_warning() {
+        let only_16 = vars(&[
+            ("OCPP_STATION_NAME", "ORGE_AC_001"),
+            ("OCPP_STATION_PASSWORD", PASSWORD),
+            ("OCPP_16_URL", "wss://csms.example.com/ocpp16"),
+        ]);
+        let cfg = load(only_16, None, &CliOverrides::default()).unwrap();
+        assert_eq!(cfg.primary, OcppVersion::V16);
+        assert!(!cfg.allow_fallback);
+        assert_eq!(cfg.warnings.len(), 1);
+        assert!(cfg.warnings[0].starts_with("OCPP_201_URL is not set, so OCPP 1.6"));
+        assert!(cfg.warnings[0].contains("OCPP_PRIMARY=1.6"));
+
+        let cfg = with(&[("OCPP_PRIMARY", "1.6")]).unwrap();
+        assert_eq!(cfg.primary, OcppVersion::V201);
+        assert!(cfg.warnings[0].starts_with("OCPP_16_URL is not set, so OCPP 2.0.1"));
+    }
+
+    #[test]
+    fn at_least_one_url_is_required() {
+        let err = load(
+            vars(&[
+                ("OCPP_STATION_NAME", "ORGE_AC_001"),
+                ("OCPP_STATION_PASSWORD", PASSWORD),
+            ]),
+            None,
+            &CliOverrides::default(),
+        )
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Missing {
+                var: "OCPP_201_URL",
+                ..
+            }
+        ));
+        assert!(err.to_string().contains("OCPP_16_URL"), "{err}");
+    }
+
+    #[test]
+    fn url_rules() {
+        for bad in [
+            "http://csms.example.com/ocpp",
+            "csms.example.com/ocpp",
+            "wss://",
+            "wss:///ocpp",
+            "wss://:443/ocpp",
+            "wss://h/oc pp",
+            "wss://h/ocpp#frag",
+            "ftp://h",
+        ] {
+            assert_eq!(
+                invalid_var(&[("OCPP_201_URL", bad)]),
+                "OCPP_201_URL",
+                "{bad}"
+            );
+            assert_eq!(invalid_var(&[("OCPP_16_URL", bad)]), "OCPP_16_URL", "{bad}");
+        }
+        let cfg = with(&[("OCPP_201_URL", "WSS://csms.example.com:8443/ocpp?x=1")]).unwrap();
+        assert_eq!(
+            cfg.url_201.as_deref(),
+            Some("wss://csms.example.com:8443/ocpp?x=1")
+        );
+        let cfg = with(&[("OCPP_201_URL", "wss://[::1]:9000")]).unwrap();
+        assert_eq!(cfg.url_201.as_deref(), Some("wss://[::1]:9000"));
+    }
+
+    #[test]
+    fn url_credentials_are_removed_and_never_shown() {
+        let cfg = with(&[("OCPP_201_URL", "wss://user:hunter2@csms.example.com/ocpp")]).unwrap();
+        assert_eq!(cfg.url_201.as_deref(), Some("wss://csms.example.com/ocpp"));
+        assert_eq!(cfg.warnings.len(), 1);
+        assert!(!format!("{cfg:?}").contains("hunter2"));
+
+        let err = with(&[("OCPP_201_URL", "https://user:hunter2@csms.example.com/")]).unwrap_err();
+        assert_eq!(
+            err,
+            ConfigError::Invalid {
+                var: "OCPP_201_URL",
+                value: "https://csms.example.com/".into(),
+                allowed: "a ws:// or wss:// URL with a host and no #fragment, \
+                          e.g. wss://csms.example.com/ocpp"
+                    .into(),
+            }
+        );
+    }
+
+    #[test]
+    fn plain_ws_with_a_password_warns() {
+        let cfg = with(&[("OCPP_201_URL", "ws://10.0.0.1:9000/ocpp")]).unwrap();
+        assert_eq!(cfg.warnings.len(), 1);
+        assert!(cfg.warnings[0].contains("unencrypted"));
+        let cfg = with(&[("OCPP_201_URL", "ws://h/x"), ("OCPP_AUTH_TYPE", "none")]).unwrap();
+        assert_eq!(cfg.warnings.len(), 1, "only the unused password: {cfg:?}");
+    }
+
+    #[test]
+    fn fallback_and_booleans() {
+        let both = [("OCPP_16_URL", "wss://csms.example.com/ocpp16")];
+        assert!(with(&both).unwrap().allow_fallback);
+        for (text, expected) in [
+            ("1", true),
+            ("TRUE", true),
+            ("Yes", true),
+            ("on", true),
+            ("0", false),
+            ("false", false),
+            ("NO", false),
+            ("Off", false),
+        ] {
+            let cfg = with(&[both[0], ("OCPP_ALLOW_FALLBACK", text)]).unwrap();
+            assert_eq!(cfg.allow_fallback, expected, "{text}");
+            let cfg = with(&[("OCPP_BOOT_ON_RECONNECT", text)]).unwrap();
+            assert_eq!(cfg.boot_on_reconnect, expected, "{text}");
+        }
+        assert_eq!(
+            invalid_var(&[("OCPP_ALLOW_FALLBACK", "maybe")]),
+            "OCPP_ALLOW_FALLBACK"
+        );
+        assert_eq!(
+            invalid_var(&[("OCPP_BOOT_ON_RECONNECT", "2")]),
+            "OCPP_BOOT_ON_RECONNECT"
+        );
+    }
+
+    #[test]
+    fn numbers_and_their_ranges() {
+        let cases: &[(&str, &[&str], &[&str])] = &[
+            (
+                "OCPP_HEARTBEAT_SECONDS",
+                &["0", "604800"],
+                &["604801", "-1", "1.5", "60s"],
+            ),
+            ("OCPP_CONNECTORS", &["1", "8"], &["0", "9", "x"]),
+            (
+                "OCPP_RETRY_BACKOFF_WAIT_MINIMUM",
+                &["1", "3600"],
+                &["0", "3601"],
+            ),
+            ("OCPP_RETRY_BACKOFF_RANDOM_RANGE", &["0", "3600"], &["3601"]),
+            ("OCPP_RETRY_BACKOFF_REPEAT_TIMES", &["0", "10"], &["11"]),
+            ("OCPP_PING_SECONDS", &["0", "3600"], &["3601"]),
+            ("OCPP_CALL_TIMEOUT_SECONDS", &["1", "600"], &["0", "601"]),
+            (
+                "OCPP_OFFLINE_THRESHOLD_SECONDS",
+                &["0", "604800"],
+                &["604801"],
+            ),
+            ("OCPP_ONCE_TIMEOUT_SECONDS", &["1", "600"], &["0", "601"]),
+        ];
+        for (name, good, bad) in cases {
+            for value in *good {
+                assert!(with(&[(name, value)]).is_ok(), "{name}={value}");
+            }
+            for value in *bad {
+                assert_eq!(invalid_var(&[(name, value)]), *name, "{name}={value}");
+            }
+        }
+        assert_eq!(
+            with(&[("OCPP_CONNECTORS", "9")]).unwrap_err().to_string(),
+            "OCPP_CONNECTORS='9' is not valid: expected a whole number of connectors from 1 to 8"
+        );
+        assert_eq!(
+            with(&[("OCPP_HEARTBEAT_SECONDS", "0")])
+                .unwrap()
+                .heartbeat_override,
+            None
+        );
+        assert!(with(&[("OCPP_CONNECTORS", "99999999999999999999999")]).is_err());
+    }
+
+    #[test]
+    fn boot_info_lengths() {
+        assert!(with(&[("OCPP_VENDOR", &"v".repeat(20))]).is_ok());
+        assert_eq!(
+            invalid_var(&[("OCPP_VENDOR", &"v".repeat(21))]),
+            "OCPP_VENDOR"
+        );
+        assert!(with(&[("OCPP_MODEL", &"m".repeat(20))]).is_ok());
+        assert_eq!(
+            invalid_var(&[("OCPP_MODEL", &"m".repeat(21))]),
+            "OCPP_MODEL"
+        );
+        assert!(with(&[("OCPP_SERIAL_NUMBER", &"s".repeat(25))]).is_ok());
+        assert_eq!(
+            invalid_var(&[("OCPP_SERIAL_NUMBER", &"s".repeat(26))]),
+            "OCPP_SERIAL_NUMBER"
+        );
+        assert!(with(&[("OCPP_FIRMWARE_VERSION", &"f".repeat(50))]).is_ok());
+        assert_eq!(
+            invalid_var(&[("OCPP_FIRMWARE_VERSION", &"f".repeat(51))]),
+            "OCPP_FIRMWARE_VERSION"
+        );
+        assert_eq!(invalid_var(&[("OCPP_MODEL", "a\nb")]), "OCPP_MODEL");
+        // Characters, not bytes, as in the JSON schemas.
+        assert!(with(&[("OCPP_VENDOR", &"é".repeat(20))]).is_ok());
+    }
+
+    #[test]
+    fn auth_type_values() {
+        assert_eq!(
+            with(&[("OCPP_AUTH_TYPE", "BASIC")]).unwrap().auth,
+            AuthMode::Basic
+        );
+        assert_eq!(
+            invalid_var(&[("OCPP_AUTH_TYPE", "token")]),
+            "OCPP_AUTH_TYPE"
+        );
+    }
+
+    #[test]
+    fn mtls_needs_existing_cert_and_key_and_wss() {
+        let dir = tempfile::tempdir().unwrap();
+        let cert = write_file(&dir, "client.pem", "cert");
+        let key = write_file(&dir, "client.key", "key");
+        let cert_s = cert.to_str().unwrap();
+        let key_s = key.to_str().unwrap();
+
+        let err = with(&[("OCPP_AUTH_TYPE", "mtls")]).unwrap_err();
+        assert_eq!(err.variable(), Some("OCPP_MTLS_CERT_PATH"));
+        let err = with(&[("OCPP_AUTH_TYPE", "mtls"), ("OCPP_MTLS_CERT_PATH", cert_s)]).unwrap_err();
+        assert_eq!(err.variable(), Some("OCPP_MTLS_KEY_PATH"));
+
+        let missing = dir.path().join("nope.key");
+        let err = with(&[
+            ("OCPP_AUTH_TYPE", "mtls"),
+            ("OCPP_MTLS_CERT_PATH", cert_s),
+            ("OCPP_MTLS_KEY_PATH", missing.to_str().unwrap()),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            err,
+            ConfigError::File {
+                var: "OCPP_MTLS_KEY_PATH",
+                path: missing.clone(),
+                problem: "no such file".into()
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("OCPP_MTLS_KEY_PATH={}: no such file", missing.display())
+        );
+        let err = with(&[
+            ("OCPP_AUTH_TYPE", "mtls"),
+            ("OCPP_MTLS_CERT_PATH", dir.path().to_str().unwrap()),
+            ("OCPP_MTLS_KEY_PATH", key_s),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable(), Some("OCPP_MTLS_CERT_PATH"));
+
+        let mtls = [
+            ("OCPP_AUTH_TYPE", "mtls"),
+            ("OCPP_MTLS_CERT_PATH", cert_s),
+            ("OCPP_MTLS_KEY_PATH", key_s),
+        ];
+        let cfg = with(&mtls).unwrap();
+        assert_eq!(cfg.auth, AuthMode::Mtls);
+        assert_eq!(cfg.client_cert_path.as_deref(), Some(cert.as_path()));
+        assert_eq!(cfg.client_key_path.as_deref(), Some(key.as_path()));
+        assert_eq!(cfg.password, None);
+
+        let mut plain = mtls.to_vec();
+        plain.push(("OCPP_16_URL", "ws://h/ocpp16"));
+        assert!(matches!(
+            with(&plain),
+            Err(ConfigError::Conflict {
+                first: "OCPP_AUTH_TYPE",
+                second: "OCPP_16_URL",
+                ..
+            })
+        ));
+
+        // Certificate paths without mtls are ignored, with a warning.
+        let cfg = with(&mtls[1..]).unwrap();
+        assert_eq!(cfg.client_cert_path, None);
+        assert_eq!(cfg.warnings.len(), 2);
+    }
+
+    #[test]
+    fn ca_path_and_its_alias() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = write_file(&dir, "ca.pem", "ca");
+        let other = write_file(&dir, "other.pem", "ca");
+        let ca_s = ca.to_str().unwrap();
+
+        for name in ["OCPP_CA_PATH", "OCPP_MTLS_CA_PATH"] {
+            assert_eq!(with(&[(name, ca_s)]).unwrap().ca_path, Some(ca.clone()));
+        }
+        let both = with(&[("OCPP_CA_PATH", ca_s), ("OCPP_MTLS_CA_PATH", ca_s)]).unwrap();
+        assert_eq!(both.ca_path, Some(ca.clone()));
+
+        let err = with(&[
+            ("OCPP_CA_PATH", ca_s),
+            ("OCPP_MTLS_CA_PATH", other.to_str().unwrap()),
+        ])
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Conflict {
+                first: "OCPP_CA_PATH",
+                second: "OCPP_MTLS_CA_PATH",
+                ..
+            }
+        ));
+
+        let missing = dir.path().join("missing.pem");
+        let err = with(&[("OCPP_MTLS_CA_PATH", missing.to_str().unwrap())]).unwrap_err();
+        assert_eq!(err.variable(), Some("OCPP_MTLS_CA_PATH"));
+        assert!(err.to_string().contains("missing.pem"), "{err}");
+    }
+
+    #[test]
+    fn precedence_cli_over_file_over_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = vars(&[
+            ("OCPP_STATION_NAME", "FROM_ENV"),
+            ("OCPP_STATION_PASSWORD", PASSWORD),
+            ("OCPP_201_URL", "wss://env.example/ocpp"),
+            ("OCPP_16_URL", "wss://env.example/ocpp16"),
+            ("OCPP_CONNECTORS", "2"),
+            ("OCPP_PING_SECONDS", "5"),
+        ]);
+        let file = write_file(
+            &dir,
+            "station.env",
+            "OCPP_STATION_NAME=FROM_FILE\n\
+             OCPP_201_URL=wss://file.example/ocpp\n\
+             OCPP_CONNECTORS=3\n\
+             OCPP_CONNECTORS=4\n\
+             OCPP_16_URL=\n",
+        );
+
+        let cfg = load(env.clone(), None, &CliOverrides::default()).unwrap();
+        assert_eq!(cfg.station_name, "FROM_ENV");
+
+        let cfg = load(env.clone(), Some(&file), &CliOverrides::default()).unwrap();
+        assert_eq!(cfg.station_name, "FROM_FILE");
+        assert_eq!(cfg.url_201.as_deref(), Some("wss://file.example/ocpp"));
+        assert_eq!(cfg.connectors, 4, "the last assignment in the file wins");
+        assert_eq!(
+            cfg.url_16, None,
+            "an empty value in the file unsets the variable"
+        );
+        assert_eq!(
+            cfg.ping_interval,
+            Duration::from_secs(5),
+            "not in the file: env"
+        );
+        assert_eq!(cfg.password.as_ref().unwrap().expose(), PASSWORD);
+
+        let cli = CliOverrides {
+            station_name: Some("FROM_CLI".into()),
+            primary: Some("1.6".into()),
+            url_201: Some("wss://cli.example/ocpp".into()),
+            url_16: Some("wss://cli.example/ocpp16".into()),
+            allow_fallback: Some(false),
+            heartbeat_seconds: Some(77),
+            connectors: Some(5),
+            once_timeout_seconds: Some(12),
+        };
+        let cfg = load(env, Some(&file), &cli).unwrap();
+        assert_eq!(cfg.station_name, "FROM_CLI");
+        assert_eq!(cfg.primary, OcppVersion::V16);
+        assert_eq!(cfg.url_201.as_deref(), Some("wss://cli.example/ocpp"));
+        assert_eq!(cfg.url_16.as_deref(), Some("wss://cli.example/ocpp16"));
+        assert!(!cfg.allow_fallback);
+        assert_eq!(cfg.heartbeat_override, Some(Duration::from_secs(77)));
+        assert_eq!(cfg.connectors, 5);
+        assert_eq!(cfg.once_timeout, Duration::from_secs(12));
+    }
+
+    #[test]
+    fn cli_values_are_validated_like_variables() {
+        let cli = CliOverrides {
+            connectors: Some(9),
+            ..CliOverrides::default()
+        };
+        let env = vars(&[
+            ("OCPP_STATION_NAME", "ORGE_AC_001"),
+            ("OCPP_STATION_PASSWORD", PASSWORD),
+            ("OCPP_201_URL", "wss://h/x"),
+        ]);
+        let err = load(env.clone(), None, &cli).unwrap_err();
+        assert_eq!(err.variable(), Some("OCPP_CONNECTORS"));
+        let cli = CliOverrides {
+            heartbeat_seconds: Some(0),
+            ..CliOverrides::default()
+        };
+        assert_eq!(load(env, None, &cli).unwrap().heartbeat_override, None);
+    }
+
+    #[test]
+    fn env_file_problems() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.env");
+        let err = load(vars(&[]), Some(&missing), &CliOverrides::default()).unwrap_err();
+        assert!(matches!(err, ConfigError::EnvFile(_)));
+        assert_eq!(err.variable(), None);
+        assert!(err.to_string().contains("missing.env"), "{err}");
+
+        let broken = write_file(
+            &dir,
+            "broken.env",
+            &format!("OCPP_STATION_PASSWORD=\"{PASSWORD}\n"),
+        );
+        let err = load(vars(&[]), Some(&broken), &CliOverrides::default()).unwrap_err();
+        assert!(err.to_string().contains("line 1"), "{err}");
+        assert!(!err.to_string().contains(PASSWORD));
+    }
+
+    #[test]
+    fn unknown_and_miscased_names_warn_others_are_ignored() {
+        let cfg = with(&[
+            ("OCPP_HEARTBEAT_SECOND", "60"),
+            ("ocpp_connectors", "3"),
+            ("PATH", "/usr/bin"),
+            ("OCPP_HEARTBEAT_SECOND", "60"),
+        ])
+        .unwrap();
+        assert_eq!(cfg.connectors, 1);
+        assert_eq!(cfg.warnings.len(), 2, "{:?}", cfg.warnings);
+        assert!(cfg.warnings[0].contains("OCPP_HEARTBEAT_SECOND"));
+        assert!(cfg.warnings[1].contains("did you mean OCPP_CONNECTORS"));
+    }
+
+    fn cfg_with_urls(name: &str, url_201: &str, url_16: Option<&str>) -> Config {
+        let mut all = vec![
+            ("OCPP_STATION_NAME", name),
+            ("OCPP_STATION_PASSWORD", PASSWORD),
+            ("OCPP_201_URL", url_201),
+        ];
+        if let Some(url) = url_16 {
+            all.push(("OCPP_16_URL", url));
+        }
+        load(vars(&all), None, &CliOverrides::default()).unwrap()
+    }
+
+    fn endpoint(name: &str, url: &str) -> String {
+        cfg_with_urls(name, url, None)
+            .endpoint(OcppVersion::V201)
+            .unwrap()
+    }
+
+    #[test]
+    fn endpoint_appends_the_identity_only_when_missing() {
+        let id = "ORGE_AC_001";
+        for (url, expected) in [
+            (
+                "wss://csms.example.com/ocpp",
+                "wss://csms.example.com/ocpp/ORGE_AC_001",
+            ),
+            (
+                "wss://csms.example.com/ocpp/",
+                "wss://csms.example.com/ocpp/ORGE_AC_001",
+            ),
+            (
+                "wss://csms.example.com",
+                "wss://csms.example.com/ORGE_AC_001",
+            ),
+            (
+                "wss://csms.example.com/",
+                "wss://csms.example.com/ORGE_AC_001",
+            ),
+            (
+                "wss://csms.example.com/ocpp/ORGE_AC_001",
+                "wss://csms.example.com/ocpp/ORGE_AC_001",
+            ),
+            (
+                "wss://csms.example.com/ocpp/ORGE_AC_001/",
+                "wss://csms.example.com/ocpp/ORGE_AC_001",
+            ),
+            (
+                "wss://csms.example.com/ocpp/ORGE%5FAC%5F001",
+                "wss://csms.example.com/ocpp/ORGE%5FAC%5F001",
+            ),
+            (
+                "wss://csms.example.com/ocpp/ORGE_AC_0011",
+                "wss://csms.example.com/ocpp/ORGE_AC_0011/ORGE_AC_001",
+            ),
+            (
+                "wss://csms.example.com/ocpp?token=abc",
+                "wss://csms.example.com/ocpp/ORGE_AC_001?token=abc",
+            ),
+            (
+                "wss://csms.example.com/ocpp/ORGE_AC_001?token=abc",
+                "wss://csms.example.com/ocpp/ORGE_AC_001?token=abc",
+            ),
+            ("wss://ORGE_AC_001", "wss://ORGE_AC_001/ORGE_AC_001"),
+        ] {
+            assert_eq!(endpoint(id, url), expected, "{url}");
+        }
+    }
+
+    #[test]
+    fn endpoint_encodes_the_identity() {
+        assert_eq!(
+            endpoint("a/b?c#d%e", "wss://h/ocpp"),
+            "wss://h/ocpp/a%2Fb%3Fc%23d%25e"
+        );
+        assert_eq!(endpoint("a/b", "wss://h/ocpp/a%2Fb"), "wss://h/ocpp/a%2Fb");
+    }
+
+    #[test]
+    fn every_valid_identity_gives_a_dialable_url() {
+        for c in (0x21u8..=0x7e).map(char::from).filter(|&c| c != ':') {
+            let id = format!("ID{c}{c}X");
+            let url = endpoint(&id, "wss://h/ocpp");
+            let uri: Uri = url.parse().unwrap_or_else(|e| panic!("{url}: {e}"));
+            let last = uri.path().rsplit('/').next().unwrap();
+            assert_eq!(percent_decode_str(last).decode_utf8_lossy(), id, "{url}");
+            assert_eq!(endpoint(&id, &url), url, "appending must be idempotent");
+        }
+    }
+
+    #[test]
+    fn endpoint_per_version() {
+        let cfg = cfg_with_urls("ID1", "wss://h/ocpp", Some("ws://h/ocpp16/"));
+        assert_eq!(
+            cfg.endpoint(OcppVersion::V201).as_deref(),
+            Some("wss://h/ocpp/ID1")
+        );
+        assert_eq!(
+            cfg.endpoint(OcppVersion::V16).as_deref(),
+            Some("ws://h/ocpp16/ID1")
+        );
+        let cfg = cfg_with_urls("ID1", "wss://h/ocpp", None);
+        assert_eq!(cfg.endpoint(OcppVersion::V16), None);
+    }
+
+    #[test]
+    fn display_strips_userinfo() {
+        for (url, shown) in [
+            ("wss://user:pw@h.example/ocpp/ID", "wss://h.example/ocpp/ID"),
+            ("wss://user@h.example:443", "wss://h.example:443"),
+            ("ws://a:b@c@h/x?y=z@w", "ws://h/x?y=z@w"),
+            ("wss://h.example/ocpp/a@b", "wss://h.example/ocpp/a@b"),
+            ("wss://h.example/ocpp", "wss://h.example/ocpp"),
+            ("user:pw@h.example/x", "h.example/x"),
+            ("", ""),
+        ] {
+            assert_eq!(endpoint_for_display(url), shown, "{url}");
+        }
+    }
+
+    #[test]
+    fn the_password_never_shows() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = with(&[("OCPP_16_URL", "ws://h/x")]).unwrap();
+        for text in [format!("{cfg:?}"), cfg.summary(), cfg.warnings.join(" ")] {
+            assert!(!text.contains(PASSWORD), "{text}");
+        }
+        assert!(
+            cfg.summary()
+                .contains("password:            set (not shown)")
+        );
+
+        let missing = dir.path().join("x.pem");
+        let bad_configs: Vec<Vec<(&str, &str)>> = vec![
+            vec![("OCPP_PRIMARY", "3")],
+            vec![("OCPP_STATION_NAME", "S3cr3t-pw! x")],
+            vec![("OCPP_STATION_NAME", "S3cr3t-pw!:x")],
+            vec![("OCPP_VENDOR", "S3cr3t-pw!S3cr3t-pw!S3cr3t-pw!")],
+            vec![("OCPP_201_URL", "wss://u:S3cr3t-pw!@h/#")],
+            vec![("OCPP_201_URL", "S3cr3t-pw!")],
+            vec![("OCPP_AUTH_TYPE", PASSWORD)],
+            vec![("OCPP_CONNECTORS", PASSWORD)],
+            vec![("OCPP_AUTH_TYPE", "mtls")],
+            vec![("OCPP_CA_PATH", missing.to_str().unwrap())],
+        ];
+        for extra in bad_configs {
+            let err = with(&extra).unwrap_err();
+            let shown = format!("{err} {err:?}");
+            assert!(!shown.contains(PASSWORD), "{extra:?}: {shown}");
+        }
+        assert_eq!(
+            invalid(var::STATION_PASSWORD, PASSWORD, "something"),
+            ConfigError::InvalidSecret {
+                var: "OCPP_STATION_PASSWORD",
+                allowed: "something".into()
+            }
+        );
+    }
+
+    #[test]
+    fn shown_values_are_escaped_and_shortened() {
+        let err = with(&[("OCPP_PRIMARY", "2\u{1b}[31m")]).unwrap_err();
+        assert!(
+            err.to_string().contains("OCPP_PRIMARY='2\\u{1b}[31m'"),
+            "{err}"
+        );
+        let long = "9".repeat(500);
+        let err = with(&[("OCPP_CONNECTORS", &long)]).unwrap_err();
+        assert!(err.to_string().len() < 200, "{err}");
+    }
+
+    #[test]
+    fn variable_names_every_kind_of_error() {
+        assert_eq!(
+            ConfigError::Conflict {
+                first: "A",
+                second: "B",
+                why: String::new()
+            }
+            .variable(),
+            Some("A")
+        );
+        assert_eq!(ConfigError::Environment(String::new()).variable(), None);
+    }
+
+    #[test]
+    fn every_variable_reaches_its_own_field() {
+        fn set_fields(r: &RawVars) -> usize {
+            [
+                &r.station_name,
+                &r.station_password,
+                &r.primary,
+                &r.url_201,
+                &r.url_16,
+                &r.allow_fallback,
+                &r.heartbeat_seconds,
+                &r.auth_type,
+                &r.ca_path,
+                &r.mtls_ca_path,
+                &r.mtls_cert_path,
+                &r.mtls_key_path,
+                &r.vendor,
+                &r.model,
+                &r.serial_number,
+                &r.firmware_version,
+                &r.connectors,
+                &r.retry_backoff_wait_minimum,
+                &r.retry_backoff_random_range,
+                &r.retry_backoff_repeat_times,
+                &r.ping_seconds,
+                &r.call_timeout_seconds,
+                &r.boot_on_reconnect,
+                &r.offline_threshold_seconds,
+                &r.once_timeout_seconds,
+            ]
+            .iter()
+            .filter(|f| f.is_some())
+            .count()
+        }
+        let all: RawVars = envy::prefixed("OCPP_")
+            .from_iter(VARIABLES.iter().map(|v| (v.to_string(), "x".to_string())))
+            .unwrap();
+        assert_eq!(set_fields(&all), VARIABLES.len());
+        for name in VARIABLES {
+            let one: RawVars = envy::prefixed("OCPP_")
+                .from_iter([(name.to_string(), "x".to_string())])
+                .unwrap();
+            assert_eq!(set_fields(&one), 1, "{name}");
+        }
+    }
+
+    const ENV_EXAMPLE: &str = include_str!("../env.example");
+
+    /// env.example with every commented-out `#OCPP_...=` default switched on.
+    fn env_example_uncommented() -> String {
+        ENV_EXAMPLE
+            .lines()
+            .map(|line| {
+                line.strip_prefix("#OCPP_")
+                    .map_or(line.to_owned(), |rest| format!("OCPP_{rest}"))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn env_example_documents_every_variable() {
+        let active = envfile::parse(ENV_EXAMPLE).unwrap();
+        let all = envfile::parse(&env_example_uncommented()).unwrap();
+        for name in VARIABLES {
+            assert_eq!(
+                all.iter().filter(|(k, _)| k == name).count(),
+                1,
+                "{name} must appear exactly once in env.example"
+            );
+        }
+        for (name, _) in &all {
+            assert!(
+                VARIABLES.contains(&name.as_str()),
+                "{name} is not a known variable"
+            );
+        }
+        let active: Vec<&str> = active.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            active,
+            [
+                "OCPP_STATION_NAME",
+                "OCPP_STATION_PASSWORD",
+                "OCPP_PRIMARY",
+                "OCPP_201_URL",
+                "OCPP_16_URL"
+            ]
+        );
+        // One comment line above each variable.
+        let lines: Vec<&str> = ENV_EXAMPLE.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if line.trim_start_matches('#').starts_with("OCPP_") {
+                assert!(
+                    i > 0 && lines[i - 1].starts_with("# "),
+                    "line {} needs a comment above it",
+                    i + 1
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn env_example_loads_and_its_commented_values_are_the_defaults() {
+        let as_is = load(
+            envfile::parse(ENV_EXAMPLE).unwrap(),
+            None,
+            &CliOverrides::default(),
+        )
+        .unwrap();
+        assert!(as_is.warnings.is_empty(), "{:?}", as_is.warnings);
+        assert_eq!(
+            as_is.endpoint(OcppVersion::V201).as_deref(),
+            Some("wss://csms.example.com/ocpp/ORGE_AC_001")
+        );
+        let with_defaults = load(
+            envfile::parse(&env_example_uncommented()).unwrap(),
+            None,
+            &CliOverrides::default(),
+        )
+        .unwrap();
+        assert_eq!(format!("{as_is:?}"), format!("{with_defaults:?}"));
+    }
+
+    #[test]
+    fn summary_lists_what_will_be_dialed() {
+        let cfg = with(&[("OCPP_16_URL", "wss://u:pw@h/ocpp16")]).unwrap();
+        let summary = cfg.summary();
+        assert!(summary.contains("OCPP 2.0.1 -> wss://csms.example.com/ocpp/ORGE_AC_001"));
+        assert!(summary.contains("OCPP 1.6 -> wss://h/ocpp16/ORGE_AC_001"));
+        assert!(!summary.contains("pw@"));
+        assert!(summary.contains("warning: OCPP_16_URL contains user:password@"));
+    }
 }

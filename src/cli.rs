@@ -1,0 +1,202 @@
+//! The command line. Flags override the env file and the environment (see [`crate::config::load`]);
+//! everything else is configured through `OCPP_*` variables, documented in `env.example`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::CliOverrides;
+
+/// ocpp-station: connects this charger to its OCPP back office (CSMS).
+#[derive(Debug, Parser)]
+#[command(
+    name = "ocpp-station",
+    version,
+    about = "OCPP 2.0.1 / 1.6J charge-point client: connects this charger to its CSMS",
+    long_about = "OCPP 2.0.1 / 1.6J charge-point client: connects this charger to its back office \
+(CSMS) and keeps it connected.
+
+Settings come from OCPP_* environment variables, normally from /etc/ocpp_station.env through \
+the systemd unit (every variable is documented in env.example). A file given with --env-file \
+overrides the environment, and the flags below override both.
+
+Typical uses:
+  ocpp-station check-config --env-file /etc/ocpp_station.env
+      check the settings and show what would be used (the password is never shown)
+  ocpp-station --once --env-file /etc/ocpp_station.env
+      provisioning test: connect, register, report the connectors, send one heartbeat,
+      disconnect, and print one JSON line with the result (exit code 0 = success)
+  ocpp-station
+      run as the station service (what systemd starts)"
+)]
+pub struct Cli {
+    /// Run the provisioning smoke test: connect, boot, report status, heartbeat, then exit and
+    /// print one JSON line on stdout.
+    #[arg(long)]
+    pub once: bool,
+
+    /// Read settings from this env file (KEY=value lines, systemd EnvironmentFile syntax); its
+    /// values override the same variables in the environment.
+    #[arg(long, value_name = "PATH")]
+    pub env_file: Option<PathBuf>,
+
+    /// Station identity (overrides OCPP_STATION_NAME).
+    #[arg(long, value_name = "NAME")]
+    pub station_name: Option<String>,
+
+    /// OCPP version to try first: 2.0.1 or 1.6 (overrides OCPP_PRIMARY).
+    #[arg(long, value_name = "VERSION")]
+    pub primary: Option<String>,
+
+    /// OCPP 2.0.1 CSMS URL, ws:// or wss:// (overrides OCPP_201_URL).
+    #[arg(long = "url-201", value_name = "URL")]
+    pub url_201: Option<String>,
+
+    /// OCPP 1.6 CSMS URL, ws:// or wss:// (overrides OCPP_16_URL).
+    #[arg(long = "url-16", value_name = "URL")]
+    pub url_16: Option<String>,
+
+    /// Never try the other OCPP version (overrides OCPP_ALLOW_FALLBACK).
+    #[arg(long)]
+    pub no_fallback: bool,
+
+    /// Heartbeat interval in seconds; 0 = as the CSMS says (overrides OCPP_HEARTBEAT_SECONDS).
+    #[arg(long, value_name = "SECONDS")]
+    pub heartbeat_seconds: Option<u64>,
+
+    /// Number of connectors, 1 to 8 (overrides OCPP_CONNECTORS).
+    #[arg(long, value_name = "N")]
+    pub connectors: Option<u32>,
+
+    /// Overall deadline of --once in seconds (overrides OCPP_ONCE_TIMEOUT_SECONDS).
+    #[arg(long = "timeout", value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+
+    /// What to do instead of running the station.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Validate the configuration and print a summary (the password is never shown); exit code
+    /// 0 when it is valid.
+    CheckConfig,
+}
+
+impl Cli {
+    /// The flags that override configuration variables.
+    pub fn overrides(&self) -> CliOverrides {
+        CliOverrides {
+            station_name: self.station_name.clone(),
+            primary: self.primary.clone(),
+            url_201: self.url_201.clone(),
+            url_16: self.url_16.clone(),
+            // Only an explicit --no-fallback overrides; its absence leaves the variable in charge.
+            allow_fallback: self.no_fallback.then_some(false),
+            heartbeat_seconds: self.heartbeat_seconds,
+            connectors: self.connectors,
+            once_timeout_seconds: self.timeout,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_arguments_override_nothing() {
+        let cli = Cli::try_parse_from(["ocpp-station"]).unwrap();
+        assert!(!cli.once);
+        assert_eq!(cli.env_file, None);
+        assert_eq!(cli.command, None);
+        let o = cli.overrides();
+        assert_eq!(o.station_name, None);
+        assert_eq!(o.primary, None);
+        assert_eq!(o.url_201, None);
+        assert_eq!(o.url_16, None);
+        assert_eq!(o.allow_fallback, None);
+        assert_eq!(o.heartbeat_seconds, None);
+        assert_eq!(o.connectors, None);
+        assert_eq!(o.once_timeout_seconds, None);
+    }
+
+    #[test]
+    fn every_flag() {
+        let cli = Cli::try_parse_from([
+            "ocpp-station",
+            "--once",
+            "--env-file",
+            "/etc/ocpp_station.env",
+            "--station-name",
+            "ORGE_AC_001",
+            "--primary",
+            "1.6",
+            "--url-201",
+            "wss://h/ocpp",
+            "--url-16",
+            "wss://h/ocpp16",
+            "--no-fallback",
+            "--heartbeat-seconds",
+            "60",
+            "--connectors",
+            "2",
+            "--timeout",
+            "45",
+        ])
+        .unwrap();
+        assert!(cli.once);
+        assert_eq!(
+            cli.env_file.as_deref(),
+            Some(std::path::Path::new("/etc/ocpp_station.env"))
+        );
+        let o = cli.overrides();
+        assert_eq!(o.station_name.as_deref(), Some("ORGE_AC_001"));
+        assert_eq!(o.primary.as_deref(), Some("1.6"));
+        assert_eq!(o.url_201.as_deref(), Some("wss://h/ocpp"));
+        assert_eq!(o.url_16.as_deref(), Some("wss://h/ocpp16"));
+        assert_eq!(o.allow_fallback, Some(false));
+        assert_eq!(o.heartbeat_seconds, Some(60));
+        assert_eq!(o.connectors, Some(2));
+        assert_eq!(o.once_timeout_seconds, Some(45));
+    }
+
+    #[test]
+    fn check_config_subcommand() {
+        let cli =
+            Cli::try_parse_from(["ocpp-station", "--env-file", "x.env", "check-config"]).unwrap();
+        assert_eq!(cli.command, Some(Command::CheckConfig));
+        assert_eq!(cli.env_file.as_deref(), Some(std::path::Path::new("x.env")));
+    }
+
+    #[test]
+    fn bad_input_is_a_clap_error_not_a_panic() {
+        for args in [
+            &["ocpp-station", "--connectors", "two"][..],
+            &["ocpp-station", "--heartbeat-seconds", "-1"],
+            &["ocpp-station", "--timeout"],
+            &["ocpp-station", "--no-such-flag"],
+            &["ocpp-station", "launch"],
+        ] {
+            assert!(Cli::try_parse_from(args).is_err(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn help_and_version_are_available() {
+        let help = Cli::try_parse_from(["ocpp-station", "--help"]).unwrap_err();
+        assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp);
+        assert!(help.to_string().contains("check-config"));
+        let version = Cli::try_parse_from(["ocpp-station", "--version"]).unwrap_err();
+        assert_eq!(version.kind(), clap::error::ErrorKind::DisplayVersion);
+    }
+}
