@@ -6,11 +6,16 @@
 #![forbid(unsafe_code)]
 
 pub mod backoff;
+pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod daemon;
 pub mod envfile;
 pub mod link;
 pub mod ocpp;
+pub mod once;
 pub mod rpc;
 pub mod secret;
+pub mod session;
 pub mod station;
+pub mod status_source;

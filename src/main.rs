@@ -1,1 +1,100 @@
-fn main() {}
+//! `ocpp-station`: the command line. Wiring only; see the library for the station itself.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+use ocpp_station::cli::{Cli, Command};
+use ocpp_station::config;
+use ocpp_station::once::{self, OnceReport};
+use ocpp_station::status_source::NoController;
+use tracing_subscriber::EnvFilter;
+
+/// Exit code when the daemon cannot start (bad configuration, unusable TLS files).
+const EXIT_DAEMON_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // --once promises one JSON line even for a bad command line.
+            if std::env::args().any(|a| a == "--once") && error.use_stderr() {
+                let report = OnceReport::config_error(
+                    None,
+                    &format!("invalid command line: {}", error.kind()),
+                );
+                println!("{}", report.to_line());
+                eprintln!("{error}");
+                return ExitCode::from(once::EXIT_CONFIG as u8);
+            }
+            error.exit();
+        }
+    };
+    init_logging();
+
+    // vars() would panic on a variable that is not UTF-8; such a value is read lossily instead.
+    let environment = std::env::vars_os().map(|(k, v)| {
+        (
+            k.to_string_lossy().into_owned(),
+            v.to_string_lossy().into_owned(),
+        )
+    });
+    let loaded = config::load(environment, cli.env_file.as_deref(), &cli.overrides());
+    let config = match loaded {
+        Ok(config) => config,
+        Err(error) => {
+            tracing::error!("configuration error: {error}");
+            if cli.once {
+                let name = std::env::var("OCPP_STATION_NAME")
+                    .ok()
+                    .filter(|n| !n.trim().is_empty());
+                let name = cli.overrides().station_name.or(name);
+                println!("{}", OnceReport::config_error(name, &error).to_line());
+                return ExitCode::from(once::EXIT_CONFIG as u8);
+            }
+            return ExitCode::from(EXIT_DAEMON_CONFIG);
+        }
+    };
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
+
+    if let Some(Command::CheckConfig) = cli.command {
+        println!("{}", config.summary());
+        return ExitCode::SUCCESS;
+    }
+
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if cli.once {
+        let report = runtime.block_on(once::run(&config, Box::new(NoController)));
+        println!("{}", report.to_line());
+        return ExitCode::from(report.exit_code as u8);
+    }
+    match runtime.block_on(ocpp_station::daemon::run(&config, Box::new(NoController))) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error}");
+            ExitCode::from(EXIT_DAEMON_CONFIG)
+        }
+    }
+}
+
+/// Logs to stderr (stdout belongs to `--once`'s JSON), filtered by `OCPP_LOG`, no colours when
+/// stderr is not a terminal (journald).
+fn init_logging() {
+    let filter = EnvFilter::try_from_env("OCPP_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}

@@ -269,3 +269,65 @@ pub enum ActionKind {
     /// Configuration and triggers: the CSMS may use them while Pending.
     AllowedWhilePending,
 }
+
+#[cfg(test)]
+mod boot_answer_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn intervals_beyond_u16_and_odd_shapes_are_read() {
+        let a = parse_boot_answer(
+            &json!({"status":"Accepted","interval":86_400,"currentTime":"2026-11-22T08:00:00Z"}),
+        )
+        .unwrap();
+        assert_eq!(
+            (a.status, a.interval),
+            (RegistrationStatus::Accepted, 86_400)
+        );
+        let a =
+            parse_boot_answer(&json!({"status":"Accepted","interval":1_000_000,"currentTime":"x"}))
+                .unwrap();
+        assert_eq!(a.interval, 1_000_000);
+        assert_eq!(a.current_time, None);
+        assert_eq!(
+            parse_boot_answer(&json!({"status":"Pending","interval":-5}))
+                .unwrap()
+                .interval,
+            0
+        );
+        assert_eq!(
+            parse_boot_answer(&json!({"status":"Pending","interval":"30"}))
+                .unwrap()
+                .interval,
+            30
+        );
+        assert_eq!(
+            parse_boot_answer(&json!({"status":"Rejected"}))
+                .unwrap()
+                .interval,
+            0
+        );
+    }
+
+    #[test]
+    fn current_time_with_an_offset_and_extra_fields_are_accepted() {
+        let a = parse_boot_answer(&json!({
+            "status":"Accepted","interval":300,
+            "currentTime":"2026-11-22T09:00:00.123456+01:00","statusInfo":{"reasonCode":"x"},"vendorExtra":1
+        }))
+        .unwrap();
+        assert_eq!(
+            crate::clock::format_timestamp(a.current_time.unwrap()),
+            "2026-11-22T08:00:00.123Z"
+        );
+    }
+
+    #[test]
+    fn a_missing_or_unknown_status_is_an_error() {
+        assert!(parse_boot_answer(&json!({"interval":300})).is_err());
+        assert!(parse_boot_answer(&json!({"status":"Maybe"})).is_err());
+        assert!(parse_boot_answer(&json!([])).is_err());
+    }
+}

@@ -268,14 +268,12 @@ impl Station {
 
     /// Fires whatever is due at `now`; harmless when nothing is.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.outstanding.as_ref().is_some_and(|o| o.deadline <= now) {
-            if let Some(o) = self.outstanding.take() {
-                tracing::warn!(action = o.request.action(), message_id = %o.id, "no answer from the CSMS in time");
-                if matches!(o.request, Request::Boot(_)) {
-                    self.registration.boot_failed(now, NON_FLOODING_BOOT_RETRY);
-                }
-                self.push_record(o, CallOutcome::Timeout);
+        if let Some(o) = self.outstanding.take_if(|o| o.deadline <= now) {
+            tracing::warn!(action = o.request.action(), message_id = %o.id, "no answer from the CSMS in time");
+            if matches!(o.request, Request::Boot(_)) {
+                self.registration.boot_failed(now, NON_FLOODING_BOOT_RETRY);
             }
+            self.push_record(o, CallOutcome::Timeout);
         }
         if let Link::Online { .. } = self.link {
             if self.registration.retry_due(now) {
@@ -439,10 +437,10 @@ impl Station {
                 return;
             };
             // A status waiting in the queue is sent as it is now, not as it was when queued.
-            if let Request::Status { connector, status } = &mut request {
-                if let Some(slot) = self.connectors.get(*connector as usize) {
-                    *status = slot.current.clone();
-                }
+            if let Request::Status { connector, status } = &mut request
+                && let Some(slot) = self.connectors.get(*connector as usize)
+            {
+                *status = slot.current.clone();
             }
             let now_utc = self.clock.now_utc();
             let payload = match version {

@@ -1,0 +1,429 @@
+//! `ocpp-station --once`: the provisioning smoke test (docs/once.md).
+//!
+//! One connection made exactly as the daemon makes it, Boot, the StatusNotifications, one
+//! Heartbeat, a clean close, and one line of JSON describing all of it. Bounded by an overall
+//! deadline; every outcome has its own exit code.
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::clock::{SystemClock, WallClock, format_timestamp};
+use crate::config::{Config, endpoint_for_display};
+use crate::daemon::{DaemonError, Wiring, shutdown_signal};
+use crate::link::{self};
+use crate::ocpp::{self, OcppVersion, RegistrationStatus, Request};
+use crate::session::{self, Control, KeepAlive, Observer, SessionEnd};
+use crate::station::{CallOutcome, Event, Station};
+use crate::status_source::StatusSource;
+
+/// Exit code: Boot Accepted, everything answered.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: the configuration is incomplete or invalid.
+pub const EXIT_CONFIG: i32 = 2;
+/// Exit code: no OCPP connection could be made.
+pub const EXIT_CONNECT: i32 = 3;
+/// Exit code: the CSMS answered Boot with Pending or Rejected.
+pub const EXIT_BOOT_NOT_ACCEPTED: i32 = 4;
+/// Exit code: a CallError, a missing answer, or the link closed mid-run.
+pub const EXIT_PROTOCOL: i32 = 5;
+
+/// The one JSON line `--once` prints. Field names are read by fleet tooling: keep them.
+#[derive(Debug, Clone, Serialize)]
+pub struct OnceReport {
+    /// The station identity (`null` when the configuration has none).
+    pub station_name: Option<String>,
+    /// The URL of the connection used, without credentials.
+    pub endpoint: Option<String>,
+    /// The subprotocol the CSMS selected.
+    pub subprotocol: Option<String>,
+    /// True exactly when `exit_code` is 0.
+    pub ok: bool,
+    /// `accepted`, `config_error`, `connect_failed`, `boot_pending`, `boot_rejected`, `protocol_error`.
+    pub result: &'static str,
+    /// The process exit code.
+    pub exit_code: i32,
+    /// `config`, `connect`, `boot_not_accepted`, `protocol`, or null.
+    pub error_class: Option<&'static str>,
+    /// What went wrong, for a person.
+    pub error: Option<String>,
+    /// When the run started.
+    pub run_started_utc: String,
+    /// When the run ended.
+    pub run_finished_utc: String,
+    /// Every dial attempt.
+    pub attempts: Vec<AttemptReport>,
+    /// Every CALL the station sent, in order.
+    pub messages: Vec<MessageReport>,
+}
+
+/// One dial attempt.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttemptReport {
+    /// The URL dialled, without credentials.
+    pub url: String,
+    /// The version selected, or the first one offered when none was.
+    pub ocpp_version: String,
+    /// The subprotocols offered, in order of preference.
+    pub subprotocols_offered: Vec<&'static str>,
+    /// The subprotocol the CSMS selected.
+    pub subprotocol_selected: Option<&'static str>,
+    /// `connected` or the failure class (`unauthorized`, `not_found`, `tls_error`, ...).
+    pub outcome: &'static str,
+    /// The failure, for a person.
+    pub error: Option<String>,
+    /// How long the attempt took.
+    pub duration_ms: u64,
+}
+
+/// One CALL and a summary of its answer.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MessageReport {
+    /// The OCPP action.
+    pub action: &'static str,
+    /// The message id.
+    pub unique_id: String,
+    /// When it was sent.
+    pub utc: String,
+    /// `CallResult`, `CallError` or `Timeout`.
+    pub response: &'static str,
+    /// The answer's `status` (BootNotification).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The answer's `interval` (BootNotification).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<u64>,
+    /// The answer's `currentTime`, as the CSMS wrote it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_time: Option<String>,
+    /// The CALLERROR code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    /// The CALLERROR description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
+    /// StatusNotification: the connector (1.6) or EVSE (2.0.1) reported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connector_id: Option<u32>,
+    /// StatusNotification (2.0.1): the EVSE reported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evse_id: Option<u32>,
+    /// StatusNotification: the status reported, as the version spells it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connector_status: Option<String>,
+}
+
+impl OnceReport {
+    fn new(station_name: Option<String>, started: DateTime<Utc>) -> Self {
+        Self {
+            station_name,
+            endpoint: None,
+            subprotocol: None,
+            ok: false,
+            result: "protocol_error",
+            exit_code: EXIT_PROTOCOL,
+            error_class: Some("protocol"),
+            error: None,
+            run_started_utc: format_timestamp(started),
+            run_finished_utc: format_timestamp(started),
+            attempts: Vec::new(),
+            messages: Vec::new(),
+        }
+    }
+
+    fn set(&mut self, result: &'static str, error: Option<String>) {
+        let (exit_code, class) = match result {
+            "accepted" => (EXIT_OK, None),
+            "config_error" => (EXIT_CONFIG, Some("config")),
+            "connect_failed" => (EXIT_CONNECT, Some("connect")),
+            "boot_pending" | "boot_rejected" => (EXIT_BOOT_NOT_ACCEPTED, Some("boot_not_accepted")),
+            _ => (EXIT_PROTOCOL, Some("protocol")),
+        };
+        self.result = result;
+        self.exit_code = exit_code;
+        self.error_class = class;
+        self.ok = exit_code == EXIT_OK;
+        self.error = error;
+    }
+
+    /// The report for a configuration that could not be loaded.
+    pub fn config_error(station_name: Option<String>, error: &dyn std::fmt::Display) -> Self {
+        let now = SystemClock.now_utc();
+        let mut report = Self::new(station_name, now);
+        report.set("config_error", Some(error.to_string()));
+        report
+    }
+
+    /// The single line printed on stdout.
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| {
+            // Serializing plain strings and numbers cannot fail; keep the one-line promise anyway.
+            format!("{{\"ok\":false,\"result\":\"protocol_error\",\"exit_code\":{EXIT_PROTOCOL}}}")
+        })
+    }
+}
+
+/// Tracks the run's progress from the core's events.
+struct OnceObserver<'a> {
+    report: &'a mut OnceReport,
+    version: OcppVersion,
+    heartbeat_requested: bool,
+    finished: bool,
+}
+
+impl Observer for OnceObserver<'_> {
+    fn on_event(&mut self, _now: Instant, _station: &mut Station, event: &Event) -> Control {
+        let Event::CallFinished(record) = event;
+        let mut message = MessageReport {
+            action: record.request.action(),
+            unique_id: record.unique_id.clone(),
+            utc: format_timestamp(record.sent_utc),
+            ..Default::default()
+        };
+        if let Request::Status { connector, status } = &record.request {
+            match self.version {
+                OcppVersion::V201 => {
+                    message.evse_id = Some(*connector);
+                    message.connector_id = Some(1);
+                    message.connector_status =
+                        Some(format!("{:?}", ocpp::v201::connector_status(status)));
+                }
+                OcppVersion::V16 => {
+                    message.connector_id = Some(*connector);
+                    message.connector_status = Some(status_16_name(status));
+                }
+            }
+        }
+        let mut control = Control::Continue;
+        match &record.outcome {
+            CallOutcome::Result(payload) => {
+                message.response = "CallResult";
+                summarize(&mut message, payload);
+                match &record.request {
+                    Request::Boot(_) => match ocpp::parse_boot_answer(payload) {
+                        Ok(answer) => match answer.status {
+                            RegistrationStatus::Accepted => {}
+                            RegistrationStatus::Pending => {
+                                self.report.set("boot_pending", Some(format!(
+                                    "the CSMS answered BootNotification with Pending (retry in {} s): the station is not registered yet",
+                                    answer.interval
+                                )));
+                                control = Control::Finish;
+                            }
+                            RegistrationStatus::Rejected => {
+                                self.report.set("boot_rejected", Some(
+                                    "the CSMS rejected the BootNotification: the station is not registered at the CSMS under this identity".into(),
+                                ));
+                                control = Control::Finish;
+                            }
+                        },
+                        Err(why) => {
+                            self.report.set(
+                                "protocol_error",
+                                Some(format!("unreadable BootNotification answer: {why}")),
+                            );
+                            control = Control::Finish;
+                        }
+                    },
+                    Request::Heartbeat if self.heartbeat_requested => {
+                        self.report.set("accepted", None);
+                        self.finished = true;
+                        control = Control::Finish;
+                    }
+                    _ => {}
+                }
+            }
+            CallOutcome::Error { code, description } => {
+                message.response = "CallError";
+                message.error_code = Some(code.clone());
+                message.error_description = Some(description.clone());
+                self.report.set(
+                    "protocol_error",
+                    Some(format!(
+                        "the CSMS answered {} with CallError {code}: {description}",
+                        record.request.action()
+                    )),
+                );
+                control = Control::Finish;
+            }
+            CallOutcome::Timeout => {
+                message.response = "Timeout";
+                self.report.set(
+                    "protocol_error",
+                    Some(format!(
+                        "the CSMS did not answer {} in time",
+                        record.request.action()
+                    )),
+                );
+                control = Control::Finish;
+            }
+        }
+        self.report.messages.push(message);
+        control
+    }
+
+    fn after_step(&mut self, now: Instant, station: &mut Station) -> Control {
+        if !self.heartbeat_requested
+            && station.registration() == Some(RegistrationStatus::Accepted)
+            && station.is_idle()
+        {
+            self.heartbeat_requested = true;
+            station.request_heartbeat(now);
+        }
+        Control::Continue
+    }
+}
+
+fn status_16_name(status: &ocpp::ConnectorStatus) -> String {
+    use ocpp::ConnectorStatus::*;
+    match status {
+        Available => "Available",
+        Preparing => "Preparing",
+        Charging => "Charging",
+        SuspendedEv => "SuspendedEV",
+        SuspendedEvse => "SuspendedEVSE",
+        Finishing => "Finishing",
+        Unavailable => "Unavailable",
+        Faulted(_) => "Faulted",
+    }
+    .to_owned()
+}
+
+fn summarize(message: &mut MessageReport, payload: &Value) {
+    message.status = payload
+        .get("status")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    message.interval = payload.get("interval").and_then(Value::as_u64);
+    message.current_time = payload
+        .get("currentTime")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+}
+
+/// Runs the smoke test and returns its report (never fails: every failure is in the report).
+pub async fn run(config: &Config, source: Box<dyn StatusSource>) -> OnceReport {
+    let clock = SystemClock;
+    let mut report = OnceReport::new(Some(config.station_name.clone()), clock.now_utc());
+    let outcome =
+        tokio::time::timeout(config.once_timeout, drive(config, source, &mut report)).await;
+    if outcome.is_err() {
+        let connected = report.subprotocol.is_some();
+        report.set(
+            if connected {
+                "protocol_error"
+            } else {
+                "connect_failed"
+            },
+            Some(format!(
+                "the run did not complete within {} s (OCPP_ONCE_TIMEOUT_SECONDS)",
+                config.once_timeout.as_secs()
+            )),
+        );
+    }
+    report.run_finished_utc = format_timestamp(clock.now_utc());
+    report
+}
+
+async fn drive(config: &Config, source: Box<dyn StatusSource>, report: &mut OnceReport) {
+    let Wiring {
+        mut station,
+        tls,
+        mut plan,
+    } = match Wiring::new(config, source.initial_status()) {
+        Ok(wiring) => wiring,
+        Err(error @ DaemonError::Tls(_)) | Err(error @ DaemonError::Plan(_)) => {
+            report.set("config_error", Some(error.to_string()));
+            return;
+        }
+    };
+    let mut updates = source.start();
+    let mut shutdown = shutdown_signal();
+    let mut tried: Vec<(String, Vec<OcppVersion>)> = Vec::new();
+
+    loop {
+        let attempt = plan.next_attempt(Instant::now());
+        // --once dials each candidate at most once and never sleeps between attempts: a
+        // repeat means every candidate the daemon would use has failed.
+        let key = (attempt.url.clone(), attempt.offer.clone());
+        if tried.contains(&key) {
+            let last = report.attempts.last().and_then(|a| a.error.clone());
+            report.set(
+                "connect_failed",
+                Some(last.unwrap_or_else(|| "no endpoint could be reached".into())),
+            );
+            return;
+        }
+        tried.push(key);
+        tracing::info!("{}", attempt.reason);
+
+        let started = Instant::now();
+        let request = Wiring::request(config, &tls, &attempt.url, &attempt.offer);
+        let dialed = link::dial(&request).await;
+        let mut entry = AttemptReport {
+            url: endpoint_for_display(&attempt.url),
+            ocpp_version: attempt
+                .offer
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            subprotocols_offered: attempt.offer.iter().map(|v| v.subprotocol()).collect(),
+            subprotocol_selected: None,
+            outcome: "connected",
+            error: None,
+            duration_ms: started.elapsed().as_millis() as u64,
+        };
+        match dialed {
+            Err(error) => {
+                tracing::warn!(outcome = error.outcome(), "could not connect: {error}");
+                entry.outcome = error.outcome();
+                entry.error = Some(error.to_string());
+                report.attempts.push(entry);
+                plan.record_failure(Instant::now(), &attempt, error.is_version_mismatch(), 0.0);
+            }
+            Ok((ws, version)) => {
+                entry.ocpp_version = version.to_string();
+                entry.subprotocol_selected = Some(version.subprotocol());
+                report.attempts.push(entry);
+                report.endpoint = Some(endpoint_for_display(&attempt.url));
+                report.subprotocol = Some(version.subprotocol().to_owned());
+                station.handle_connected(Instant::now(), version);
+                let mut observer = OnceObserver {
+                    report,
+                    version,
+                    heartbeat_requested: false,
+                    finished: false,
+                };
+                let keep_alive = KeepAlive {
+                    ping_interval: config.ping_interval,
+                };
+                let end = session::run(
+                    ws,
+                    &mut station,
+                    keep_alive,
+                    &mut updates,
+                    &mut shutdown,
+                    &mut observer,
+                )
+                .await;
+                let finished = observer.finished;
+                match end {
+                    SessionEnd::Finished => {}
+                    SessionEnd::Shutdown => {
+                        report.set("protocol_error", Some("interrupted".into()))
+                    }
+                    other if !finished => report.set(
+                        "protocol_error",
+                        Some(format!(
+                            "the connection ended before the run completed: {other:?}"
+                        )),
+                    ),
+                    _ => {}
+                }
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! One live WebSocket connection: feeds the station core and carries out what it asks.
+//!
+//! Owns the socket, the one timer, the keep-alive pings and half-open detection. No OCPP rule
+//! lives here.
+
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+use crate::link::WsStream;
+use crate::station::{Event, Station};
+use crate::status_source::ConnectorUpdate;
+
+/// How long to wait for the CSMS to acknowledge our close frame.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// Keep-alive settings.
+#[derive(Debug, Clone, Copy)]
+pub struct KeepAlive {
+    /// Send a ping this often; zero sends none (the CSMS's pings are still answered).
+    pub ping_interval: Duration,
+}
+
+impl KeepAlive {
+    /// No traffic at all for this long means the socket is half-open. With pings on, one missed
+    /// pong ends it; with pings off, twice the heartbeat interval plus a margin.
+    fn silence_limit(&self, heartbeat: Duration) -> Duration {
+        if self.ping_interval.is_zero() {
+            heartbeat * 2 + Duration::from_secs(30)
+        } else {
+            self.ping_interval * 2
+        }
+    }
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// The CSMS closed the connection (code and reason, when it sent them).
+    ClosedByCsms(Option<String>),
+    /// The socket failed.
+    Failed(String),
+    /// Nothing arrived for too long: the link is half-open.
+    HalfOpen,
+    /// Shutdown was requested; the socket was closed with 1000.
+    Shutdown,
+    /// The observer finished the run (the `--once` run is complete); closed with 1000.
+    Finished,
+}
+
+/// What the observer tells the session after looking at an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Keep going.
+    Continue,
+    /// Close with 1000 and end the session.
+    Finish,
+}
+
+/// Watches what the core does: the daemon logs, the `--once` run builds its report.
+pub trait Observer {
+    /// A core event; may drive the station further (the `--once` run asks for a Heartbeat).
+    fn on_event(&mut self, now: Instant, station: &mut Station, event: &Event) -> Control;
+
+    /// After each step, with nothing more to drain.
+    fn after_step(&mut self, _now: Instant, _station: &mut Station) -> Control {
+        Control::Continue
+    }
+}
+
+/// Runs the session until it ends. The caller has already called `handle_connected`.
+pub async fn run(
+    mut ws: WsStream,
+    station: &mut Station,
+    keep_alive: KeepAlive,
+    updates: &mut mpsc::Receiver<ConnectorUpdate>,
+    shutdown: &mut watch::Receiver<bool>,
+    observer: &mut dyn Observer,
+) -> SessionEnd {
+    let mut last_received = Instant::now();
+    let mut next_ping =
+        (!keep_alive.ping_interval.is_zero()).then(|| Instant::now() + keep_alive.ping_interval);
+    let mut updates_open = true;
+
+    loop {
+        // Carry out what the core asked for.
+        if let Err(end) = flush(&mut ws, station).await {
+            return end;
+        }
+        let now = Instant::now();
+        let mut control = Control::Continue;
+        while let Some(event) = station.poll_event() {
+            if observer.on_event(now, station, &event) == Control::Finish {
+                control = Control::Finish;
+            }
+        }
+        if observer.after_step(now, station) == Control::Finish {
+            control = Control::Finish;
+        }
+        if let Err(end) = flush(&mut ws, station).await {
+            return end;
+        }
+        if control == Control::Finish {
+            close(&mut ws).await;
+            return SessionEnd::Finished;
+        }
+        if *shutdown.borrow() {
+            close(&mut ws).await;
+            return SessionEnd::Shutdown;
+        }
+
+        let silence_deadline =
+            last_received + keep_alive.silence_limit(station.heartbeat_interval());
+        let core_deadline = station.poll_timeout();
+        let wake = [Some(silence_deadline), core_deadline, next_ping]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(silence_deadline);
+
+        tokio::select! {
+            incoming = ws.next() => {
+                let now = Instant::now();
+                last_received = now;
+                match incoming {
+                    Some(Ok(Message::Text(text))) => {
+                        tracing::trace!(frame = %text.as_str(), "received");
+                        station.handle_text(now, text.as_str());
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        tracing::warn!("binary frame from the CSMS ignored: OCPP-J uses text frames");
+                    }
+                    Some(Ok(Message::Close(frame))) => {
+                        let why = frame.map(|f| format!("{} {}", u16::from(f.code), f.reason));
+                        return SessionEnd::ClosedByCsms(why);
+                    }
+                    // Pings are answered by the WebSocket layer on the next flush; pongs only
+                    // prove the link is alive.
+                    Some(Ok(_)) => {}
+                    Some(Err(error)) => return SessionEnd::Failed(error.to_string()),
+                    None => return SessionEnd::ClosedByCsms(None),
+                }
+            }
+            update = updates.recv(), if updates_open => {
+                match update {
+                    Some(update) => {
+                        let now = Instant::now();
+                        if let Err(error) = station.handle_connector_status(now, update.connector, update.status) {
+                            tracing::error!(%error, "status update ignored");
+                        }
+                    }
+                    None => updates_open = false,
+                }
+            }
+            _ = shutdown.changed() => {}
+            _ = tokio::time::sleep_until(wake.into()) => {
+                let now = Instant::now();
+                if now >= silence_deadline {
+                    tracing::warn!(silent_for = ?now.duration_since(last_received), "no traffic from the CSMS: the link is half-open");
+                    return SessionEnd::HalfOpen;
+                }
+                if next_ping.is_some_and(|t| t <= now) {
+                    next_ping = Some(now + keep_alive.ping_interval);
+                    if let Err(error) = ws.send(Message::Ping(Vec::new().into())).await {
+                        return SessionEnd::Failed(error.to_string());
+                    }
+                }
+                station.handle_timeout(now);
+            }
+        }
+    }
+}
+
+async fn flush(ws: &mut WsStream, station: &mut Station) -> Result<(), SessionEnd> {
+    let mut sent = false;
+    while let Some(frame) = station.poll_transmit() {
+        tracing::trace!(frame = %frame, "sending");
+        ws.feed(Message::Text(frame.into()))
+            .await
+            .map_err(|e| SessionEnd::Failed(e.to_string()))?;
+        sent = true;
+    }
+    if sent {
+        ws.flush()
+            .await
+            .map_err(|e| SessionEnd::Failed(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// Closes with 1000 and waits briefly for the CSMS's answer.
+async fn close(ws: &mut WsStream) {
+    let frame = CloseFrame {
+        code: CloseCode::Normal,
+        reason: "".into(),
+    };
+    if ws.close(Some(frame)).await.is_err() {
+        return;
+    }
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        while let Some(Ok(_)) = ws.next().await {}
+    })
+    .await;
+}
