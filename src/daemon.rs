@@ -1,6 +1,11 @@
 //! The long-running station: dial per the plan, run sessions, reconnect with RetryBackOff,
 //! stop cleanly on SIGTERM/SIGINT.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the shell owns the monotonic clock and feeds it to the core"
+)]
+
 use std::sync::Arc;
 use std::time::Instant;
 

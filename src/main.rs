@@ -8,6 +8,7 @@ use ocpp_station::cli::{Cli, Command};
 use ocpp_station::config;
 use ocpp_station::once::{self, OnceReport};
 use ocpp_station::status_source::NoController;
+use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
 /// Exit code when the daemon cannot start (bad configuration, unusable TLS files).
@@ -74,12 +75,16 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Every log line carries the station identity: fleet logs are collected in one place.
+    let span = tracing::info_span!("station", identity = %config.station_name);
     if cli.once {
-        let report = runtime.block_on(once::run(&config, Box::new(NoController)));
+        let report = runtime.block_on(once::run(&config, Box::new(NoController)).instrument(span));
         println!("{}", report.to_line());
         return ExitCode::from(report.exit_code as u8);
     }
-    match runtime.block_on(ocpp_station::daemon::run(&config, Box::new(NoController))) {
+    match runtime
+        .block_on(ocpp_station::daemon::run(&config, Box::new(NoController)).instrument(span))
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error}");

@@ -4,6 +4,11 @@
 //! Heartbeat, a clean close, and one line of JSON describing all of it. Bounded by an overall
 //! deadline; every outcome has its own exit code.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the shell owns the monotonic clock and feeds it to the core"
+)]
+
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};

@@ -3,6 +3,11 @@
 //! Owns the socket, the one timer, the keep-alive pings and half-open detection. No OCPP rule
 //! lives here.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the shell owns the monotonic clock and feeds it to the core"
+)]
+
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};

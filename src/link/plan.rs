@@ -549,6 +549,7 @@ mod tests {
         fn new(settings: PlanSettings) -> Self {
             Self {
                 plan: DialPlan::new(settings).unwrap(),
+                #[allow(clippy::disallowed_methods, reason = "simulated clock origin")]
                 now: Instant::now(),
                 last: None,
             }
