@@ -1,0 +1,868 @@
+//! Shared harness of the integration tests: a real CSMS (`tests/csms/csms.py`, built on the
+//! `ocpp` Python package, which validates every message against the official OCPP schemas) and
+//! the `ocpp-station` binary, both driven as separate processes on loopback.
+//!
+//! Waits have generous deadlines that only keep a broken run from hanging; tests assert what
+//! happened, never how fast.
+
+#![allow(
+    dead_code,
+    reason = "each test binary compiles this module and uses a different part of it"
+)]
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// The station identity every test uses.
+pub const STATION_NAME: &str = "TEST_ST_01";
+/// The password every test uses; it must never show up in any output of the station.
+pub const TEST_PASSWORD: &str = "s3cr3t-Pa55w0rd-never-printed";
+/// Safety net for every wait, in seconds. Never a statement about speed.
+pub const DEADLINE: u64 = 30;
+
+/// The crate root.
+pub fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Python with the `ocpp` package
+// ---------------------------------------------------------------------------------------------
+
+/// The Python interpreter of a virtualenv holding `tests/csms/requirements.txt`.
+///
+/// `$OCPP_TEST_PYTHON` when set; otherwise `<crate>/.venv/bin/python`, created on first use
+/// (`python3 -m venv` + `pip install -r tests/csms/requirements.txt`).
+pub fn python() -> &'static Path {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(find_or_create_python)
+}
+
+fn python_has_packages(python: &Path) -> bool {
+    Command::new(python)
+        .args(["-c", "import ocpp, websockets, jsonschema"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+fn find_or_create_python() -> PathBuf {
+    if let Some(python) = std::env::var_os("OCPP_TEST_PYTHON").filter(|v| !v.is_empty()) {
+        let python = PathBuf::from(python);
+        assert!(
+            python_has_packages(&python),
+            "OCPP_TEST_PYTHON={} cannot import ocpp, websockets and jsonschema; install \
+             tests/csms/requirements.txt into it or unset OCPP_TEST_PYTHON",
+            python.display()
+        );
+        return python;
+    }
+    let root = manifest_dir();
+    let venv = root.join(".venv");
+    let venv_python = venv.join("bin").join("python");
+    if python_has_packages(&venv_python) {
+        return venv_python;
+    }
+
+    let python3_works = Command::new("python3")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    assert!(
+        python3_works,
+        "the integration tests need python3 (Debian/Ubuntu: `apt-get install python3 \
+         python3-venv`), or OCPP_TEST_PYTHON pointing at a Python with \
+         tests/csms/requirements.txt installed"
+    );
+
+    // One staging directory per process; the OnceLock keeps threads of this process out.
+    let staging = root.join(format!(".venv.tmp-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&staging);
+    let venv_made = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&staging)
+        .status()
+        .is_ok_and(|status| status.success());
+    if !venv_made {
+        let _ = fs::remove_dir_all(&staging);
+        panic!(
+            "`python3 -m venv` failed: install the venv module (Debian/Ubuntu: \
+             `apt-get install python3-venv`), or run scripts/test.sh as root once"
+        );
+    }
+    let requirements = root.join("tests").join("csms").join("requirements.txt");
+    let installed = Command::new(staging.join("bin").join("python"))
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "-q",
+            "-r",
+        ])
+        .arg(&requirements)
+        .status()
+        .is_ok_and(|status| status.success());
+    if !installed {
+        let _ = fs::remove_dir_all(&staging);
+        panic!(
+            "pip could not install {} (it needs access to PyPI; with python3-pip/venv \
+             installed, see the output above)",
+            requirements.display()
+        );
+    }
+    // Publish atomically. Another test process may have won the race: then use its copy.
+    if fs::rename(&staging, &venv).is_err() {
+        if python_has_packages(&venv_python) {
+            let _ = fs::remove_dir_all(&staging);
+            return venv_python;
+        }
+        // A broken leftover: replace it.
+        let _ = fs::remove_dir_all(&venv);
+        if let Err(error) = fs::rename(&staging, &venv) {
+            let _ = fs::remove_dir_all(&staging);
+            panic!(
+                "cannot move the new virtualenv to {}: {error}",
+                venv.display()
+            );
+        }
+    }
+    assert!(
+        python_has_packages(&venv_python),
+        "{} was created but cannot import ocpp",
+        venv.display()
+    );
+    venv_python
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output capture
+// ---------------------------------------------------------------------------------------------
+
+/// Text read from a child's pipe by a background thread.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<String>>);
+
+impl Captured {
+    fn spawn(mut pipe: impl Read + Send + 'static) -> (Self, JoinHandle<()>) {
+        let captured = Self::default();
+        let sink = captured.clone();
+        let handle = thread::spawn(move || {
+            let mut buffer = [0u8; 8192];
+            loop {
+                match pipe.read(&mut buffer) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => sink
+                        .0
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push_str(&String::from_utf8_lossy(&buffer[..n])),
+                }
+            }
+        });
+        (captured, handle)
+    }
+
+    fn text(&self) -> String {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// The real clock: the harness waits on real processes (deadlines only, never assertions).
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the test harness is outside the station core and waits on real processes"
+)]
+fn now() -> Instant {
+    Instant::now()
+}
+
+/// Wait for a child with a safety deadline; kill it and panic when the deadline passes.
+fn wait_with_deadline(child: &mut Child, what: &str, deadline: Duration) -> ExitStatus {
+    let start = now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return status,
+            Ok(None) if start.elapsed() < deadline => thread::sleep(Duration::from_millis(20)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{what} did not exit within {} s", deadline.as_secs());
+            }
+            Err(error) => panic!("waiting for {what}: {error}"),
+        }
+    }
+}
+
+/// Send SIGTERM to a process (std has no portable signal API; `kill(1)` is everywhere).
+fn sigterm(pid: u32) {
+    let status = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap_or_else(|error| panic!("cannot run kill(1): {error}"));
+    assert!(status.success(), "kill -TERM {pid} failed");
+}
+
+/// Shorten long strings (a 1 MiB frame) so a dump stays readable.
+fn abbreviate(value: &Value) -> Value {
+    match value {
+        Value::String(s) if s.len() > 600 => {
+            let cut = (0..=300)
+                .rev()
+                .find(|&i| s.is_char_boundary(i))
+                .unwrap_or(0);
+            Value::String(format!("{}... ({} bytes)", &s[..cut], s.len()))
+        }
+        Value::Array(items) => Value::Array(items.iter().map(abbreviate).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), abbreviate(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Events as readable lines, for panic messages.
+pub fn dump(events: &[Value]) -> String {
+    let mut out = String::new();
+    for event in events {
+        let _ = writeln!(out, "  {}", abbreviate(event));
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// The CSMS
+// ---------------------------------------------------------------------------------------------
+
+type Events = Arc<(Mutex<Vec<Value>>, Condvar)>;
+
+/// A running `tests/csms/csms.py`.
+pub struct Csms {
+    child: Option<Child>,
+    port: u16,
+    tls: bool,
+    events: Events,
+    stdout_reader: Option<JoinHandle<()>>,
+    stderr: Captured,
+    stderr_reader: Option<JoinHandle<()>>,
+}
+
+impl Csms {
+    /// Start a CSMS with `config` (see the docstring of csms.py) and wait until it listens.
+    pub fn start(config: Value) -> Csms {
+        let script = manifest_dir().join("tests").join("csms").join("csms.py");
+        let mut child = Command::new(python())
+            .arg(&script)
+            .arg("--config")
+            .arg(config.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start {}: {error}", script.display()));
+        let stdout: ChildStdout = child.stdout.take().expect("stdout is piped");
+        let stderr_pipe: ChildStderr = child.stderr.take().expect("stderr is piped");
+        let (stderr, stderr_reader) = Captured::spawn(stderr_pipe);
+
+        let mut lines = BufReader::new(stdout);
+        let mut first = String::new();
+        let listening = match lines.read_line(&mut first) {
+            Ok(n) if n > 0 => serde_json::from_str::<Value>(&first).ok(),
+            _ => None,
+        };
+        let Some(port) = listening
+            .as_ref()
+            .filter(|event| event["event"] == "listening")
+            .and_then(|event| event["port"].as_u64())
+            .and_then(|port| u16::try_from(port).ok())
+        else {
+            let _ = child.kill();
+            let _ = child.wait();
+            let _ = stderr_reader.join();
+            panic!(
+                "the CSMS did not start (config {config}); first line {first:?}; stderr:\n{}",
+                stderr.text()
+            );
+        };
+
+        let events: Events = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
+        let sink = Arc::clone(&events);
+        let stdout_reader = thread::spawn(move || {
+            for line in lines.lines() {
+                let Ok(line) = line else { break };
+                let event = serde_json::from_str(&line)
+                    .unwrap_or_else(|_| json!({"event": "unparsable_line", "line": line}));
+                let (list, changed) = &*sink;
+                list.lock().unwrap_or_else(|e| e.into_inner()).push(event);
+                changed.notify_all();
+            }
+        });
+        let tls = listening
+            .as_ref()
+            .and_then(|event| event["tls"].as_bool())
+            .unwrap_or(false);
+        Csms {
+            child: Some(child),
+            port,
+            tls,
+            events,
+            stdout_reader: Some(stdout_reader),
+            stderr,
+            stderr_reader: Some(stderr_reader),
+        }
+    }
+
+    /// The TCP port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The endpoint URL for a route prefix, e.g. `url("/ocpp201")`, without the identity.
+    pub fn url(&self, prefix: &str) -> String {
+        let scheme = if self.tls { "wss" } else { "ws" };
+        format!("{scheme}://127.0.0.1:{}{prefix}", self.port)
+    }
+
+    /// Every event so far (the `listening` line excluded).
+    pub fn events(&self) -> Vec<Value> {
+        self.events
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// What the CSMS wrote on stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.text()
+    }
+
+    /// Wait until `check` finds something in the event list; panic with every event otherwise.
+    pub fn wait_until<T>(
+        &self,
+        what: &str,
+        deadline_secs: u64,
+        mut check: impl FnMut(&[Value]) -> Option<T>,
+    ) -> T {
+        let deadline = now() + Duration::from_secs(deadline_secs);
+        let (list, changed) = &*self.events;
+        let mut events = list.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(found) = check(&events) {
+                return found;
+            }
+            let current = now();
+            if current >= deadline {
+                let all = events.clone();
+                drop(events);
+                panic!(
+                    "the CSMS did not see {what} within {deadline_secs} s; events:\n{}",
+                    dump(&all)
+                );
+            }
+            events = changed
+                .wait_timeout(events, deadline - current)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// Wait for the first event matching `pred`.
+    pub fn wait_for(&self, pred: impl Fn(&Value) -> bool, deadline_secs: u64) -> Value {
+        self.wait_until("the expected event", deadline_secs, |events| {
+            events.iter().find(|e| pred(e)).cloned()
+        })
+    }
+
+    /// Wait for the first event after position `index` in the event list matching `pred`;
+    /// returns the event and its position.
+    pub fn wait_for_after(
+        &self,
+        index: usize,
+        what: &str,
+        pred: impl Fn(&Value) -> bool,
+    ) -> (usize, Value) {
+        self.wait_until(what, DEADLINE, |events| {
+            events
+                .iter()
+                .enumerate()
+                .skip(index + 1)
+                .find(|(_, e)| pred(e))
+                .map(|(i, e)| (i, e.clone()))
+        })
+    }
+
+    /// Station CALLs received for `action`, in order (the `recv` events).
+    pub fn calls(&self, action: &str) -> Vec<Value> {
+        self.events()
+            .into_iter()
+            .filter(|e| is_call(e) && e["action"] == action)
+            .collect()
+    }
+
+    /// Every CALL the station sent, in order.
+    pub fn all_calls(&self) -> Vec<Value> {
+        self.events().into_iter().filter(is_call).collect()
+    }
+
+    /// Panic when any station frame failed the official schema or the wire rules, or carried the
+    /// password.
+    pub fn assert_no_validation_errors(&self) {
+        let events = self.events();
+        let errors: Vec<Value> = events
+            .iter()
+            .filter(|e| e["event"] == "validation_error")
+            .cloned()
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "the station sent invalid frames:\n{}\nall events:\n{}",
+            dump(&errors),
+            dump(&events)
+        );
+        // What the station sent must not carry the password either.
+        for event in &events {
+            assert_no_secret(&event.to_string());
+        }
+    }
+
+    /// SIGTERM, then wait for exit; every event is collected afterwards.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            sigterm(child.id());
+            let status = wait_with_deadline(&mut child, "the CSMS", Duration::from_secs(DEADLINE));
+            if let Some(reader) = self.stdout_reader.take() {
+                let _ = reader.join();
+            }
+            if let Some(reader) = self.stderr_reader.take() {
+                let _ = reader.join();
+            }
+            assert!(
+                status.success(),
+                "the CSMS exited with {status}; stderr:\n{}",
+                self.stderr()
+            );
+        }
+    }
+}
+
+impl Drop for Csms {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if thread::panicking() && !self.stderr().is_empty() {
+            eprintln!("--- CSMS stderr ---\n{}", self.stderr());
+        }
+    }
+}
+
+/// A `recv` event carrying a CALL from the station.
+pub fn is_call(event: &Value) -> bool {
+    event["event"] == "recv" && event["message_type"] == 2
+}
+
+/// Default CSMS configuration: both routes, Basic auth with [`TEST_PASSWORD`], Boot Accepted.
+pub fn csms_config() -> Value {
+    json!({
+        "routes": [
+            {"prefix": "/ocpp201", "subprotocols": ["ocpp2.0.1"]},
+            {"prefix": "/ocpp16", "subprotocols": ["ocpp1.6"]}
+        ],
+        "password": TEST_PASSWORD,
+        "boot": {"statuses": ["Accepted"], "interval": 300}
+    })
+}
+
+/// [`csms_config`] with `overrides` merged in at the top level.
+pub fn csms_config_with(overrides: Value) -> Value {
+    let mut config = csms_config();
+    if let (Some(base), Some(extra)) = (config.as_object_mut(), overrides.as_object()) {
+        for (key, value) in extra {
+            base.insert(key.clone(), value.clone());
+        }
+    }
+    config
+}
+
+// ---------------------------------------------------------------------------------------------
+// The station
+// ---------------------------------------------------------------------------------------------
+
+/// The station's environment, built on the test defaults.
+#[derive(Clone, Debug)]
+pub struct Env(Vec<(String, String)>);
+
+impl Env {
+    /// Defaults for a CSMS at `ws://127.0.0.1:<port>`: both versions' URLs, 2.0.1 first, short
+    /// retry and call timeouts.
+    pub fn for_port(port: u16) -> Env {
+        Env(vec![])
+            .set("OCPP_STATION_NAME", STATION_NAME)
+            .set("OCPP_STATION_PASSWORD", TEST_PASSWORD)
+            .set("OCPP_PRIMARY", "2.0.1")
+            .set("OCPP_201_URL", &format!("ws://127.0.0.1:{port}/ocpp201"))
+            .set("OCPP_16_URL", &format!("ws://127.0.0.1:{port}/ocpp16"))
+            .set("OCPP_RETRY_BACKOFF_WAIT_MINIMUM", "1")
+            .set("OCPP_RETRY_BACKOFF_RANDOM_RANGE", "0")
+            .set("OCPP_CALL_TIMEOUT_SECONDS", "5")
+            .set("OCPP_ONCE_TIMEOUT_SECONDS", "20")
+    }
+
+    /// Defaults for `csms`.
+    pub fn for_csms(csms: &Csms) -> Env {
+        Env::for_port(csms.port())
+    }
+
+    /// Set (or replace) a variable.
+    pub fn set(mut self, key: &str, value: &str) -> Env {
+        self.0.retain(|(k, _)| k != key);
+        self.0.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Remove a variable.
+    pub fn unset(mut self, key: &str) -> Env {
+        self.0.retain(|(k, _)| k != key);
+        self
+    }
+
+    /// The variables as borrowed pairs.
+    pub fn pairs(&self) -> Vec<(&str, &str)> {
+        self.0
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
+    }
+}
+
+/// The station binary under test.
+pub fn station_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_ocpp-station")
+}
+
+/// A command for the station with a cleared environment: PATH plus `env` only, so that the
+/// developer's own `OCPP_*` variables never reach the station.
+fn station_command(env: &[(&str, &str)], args: &[&str]) -> Command {
+    let mut command = Command::new(station_bin());
+    command.env_clear();
+    if let Some(path) = std::env::var_os("PATH") {
+        command.env("PATH", path);
+    }
+    command
+        .envs(env.iter().copied())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// What one `ocpp-station --once` run produced.
+#[derive(Debug)]
+pub struct OnceRun {
+    /// Exit code (-1 when killed by a signal).
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    /// The stdout line as JSON; `Null` when stdout is not exactly one JSON line.
+    pub report: Value,
+}
+
+impl OnceRun {
+    /// Panic unless stdout is exactly one line holding one JSON object.
+    pub fn assert_one_json_line(&self) {
+        let lines: Vec<&str> = self.stdout.lines().collect();
+        assert!(
+            lines.len() == 1 && self.stdout.ends_with('\n') && self.report.is_object(),
+            "stdout must be exactly one line with one JSON object; got {:?}\n{}",
+            self.stdout,
+            self.context()
+        );
+    }
+
+    /// Exit code, report and stderr, for assertion messages.
+    pub fn context(&self) -> String {
+        format!(
+            "exit code {}\nreport: {}\nstderr:\n{}",
+            self.code,
+            serde_json::to_string_pretty(&self.report).unwrap_or_default(),
+            self.stderr
+        )
+    }
+
+    /// The `action`s of `messages[]`, in order.
+    pub fn actions(&self) -> Vec<String> {
+        self.report["messages"]
+            .as_array()
+            .map(|messages| {
+                messages
+                    .iter()
+                    .map(|m| m["action"].as_str().unwrap_or("?").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The `outcome`s of `attempts[]`, in order.
+    pub fn outcomes(&self) -> Vec<String> {
+        self.report["attempts"]
+            .as_array()
+            .map(|attempts| {
+                attempts
+                    .iter()
+                    .map(|a| a["outcome"].as_str().unwrap_or("?").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Run `ocpp-station --once <args>` with exactly `env` (plus PATH). Checks that no output
+/// carries the password.
+pub fn run_once(env: &[(&str, &str)], args: &[&str]) -> OnceRun {
+    let mut all_args = vec!["--once"];
+    all_args.extend_from_slice(args);
+    let mut child = station_command(env, &all_args)
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot start {}: {error}", station_bin()));
+    let (stdout, stdout_reader) = Captured::spawn(child.stdout.take().expect("stdout is piped"));
+    let (stderr, stderr_reader) = Captured::spawn(child.stderr.take().expect("stderr is piped"));
+    // --once bounds itself (OCPP_ONCE_TIMEOUT_SECONDS); this is only a net for a hang.
+    let status = wait_with_deadline(&mut child, "ocpp-station --once", Duration::from_secs(90));
+    let _ = stdout_reader.join();
+    let _ = stderr_reader.join();
+    let stdout = stdout.text();
+    let stderr = stderr.text();
+    let report = match stdout.lines().collect::<Vec<_>>().as_slice() {
+        [line] => serde_json::from_str(line).unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    assert_no_secret(&stdout);
+    assert_no_secret(&stderr);
+    OnceRun {
+        code: status.code().unwrap_or(-1),
+        stdout,
+        stderr,
+        report,
+    }
+}
+
+/// A station daemon (`ocpp-station` without `--once`).
+pub struct Daemon {
+    child: Option<Child>,
+    stdout: Captured,
+    stderr: Captured,
+    readers: Vec<JoinHandle<()>>,
+}
+
+/// Start the daemon with exactly `env` (plus PATH).
+pub fn spawn_daemon(env: &[(&str, &str)]) -> Daemon {
+    let mut child = station_command(env, &[])
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot start {}: {error}", station_bin()));
+    let (stdout, stdout_reader) = Captured::spawn(child.stdout.take().expect("stdout is piped"));
+    let (stderr, stderr_reader) = Captured::spawn(child.stderr.take().expect("stderr is piped"));
+    Daemon {
+        child: Some(child),
+        stdout,
+        stderr,
+        readers: vec![stdout_reader, stderr_reader],
+    }
+}
+
+impl Daemon {
+    /// Whether the process is still running.
+    pub fn is_alive(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
+    }
+
+    /// stderr so far (the daemon's log).
+    pub fn stderr(&self) -> String {
+        self.stderr.text()
+    }
+
+    /// stdout so far.
+    pub fn stdout(&self) -> String {
+        self.stdout.text()
+    }
+
+    /// SIGTERM, wait for the exit and return its status. Checks that no output carries the
+    /// password.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let mut child = self
+            .child
+            .take()
+            .expect("the daemon is terminated only once");
+        sigterm(child.id());
+        let status = wait_with_deadline(&mut child, "the daemon", Duration::from_secs(DEADLINE));
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+        assert_no_secret(&self.stdout());
+        assert_no_secret(&self.stderr());
+        status
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if thread::panicking() {
+            eprintln!("--- station stderr ---\n{}", self.stderr());
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The --once report
+// ---------------------------------------------------------------------------------------------
+
+const VALIDATE_SCRIPT: &str = r#"
+import json, sys
+from jsonschema import validators
+with open(sys.argv[1], encoding="utf-8") as f:
+    schema = json.load(f)
+instance = json.loads(sys.stdin.read())
+cls = validators.validator_for(schema)
+cls.check_schema(schema)
+errors = sorted(cls(schema).iter_errors(instance), key=lambda e: list(e.absolute_path))
+for e in errors:
+    print("/" + "/".join(map(str, e.absolute_path)) + ": " + e.message)
+sys.exit(1 if errors else 0)
+"#;
+
+/// Panic unless `report` validates against `schemas/once-result.schema.json`.
+pub fn validate_once_report(report: &Value) {
+    let schema = manifest_dir()
+        .join("schemas")
+        .join("once-result.schema.json");
+    let mut child = Command::new(python())
+        .args(["-c", VALIDATE_SCRIPT])
+        .arg(&schema)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot run the schema validator: {error}"));
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        stdin
+            .write_all(report.to_string().as_bytes())
+            .expect("the validator reads the report");
+    }
+    let output = child.wait_with_output().expect("the validator runs");
+    assert!(
+        output.status.success(),
+        "the --once report does not match {}:\n{}{}\nreport: {}",
+        schema.display(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+        serde_json::to_string_pretty(report).unwrap_or_default()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secrets
+// ---------------------------------------------------------------------------------------------
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Every form in which the password could leak: plain, the Basic credentials of the test
+/// identity, and the part of `base64(<anything>:<password>)` that does not depend on what
+/// precedes the password (one per alignment).
+fn secret_forms() -> Vec<String> {
+    let mut forms = vec![
+        TEST_PASSWORD.to_owned(),
+        base64(format!("{STATION_NAME}:{TEST_PASSWORD}").as_bytes()),
+    ];
+    for prefix in ["", "a", "ab"] {
+        let encoded = base64(format!("{prefix}{TEST_PASSWORD}").as_bytes());
+        // Skip the quantum holding the prefix, drop the padded tail.
+        let start = if prefix.is_empty() { 0 } else { 4 };
+        let end = encoded.len().saturating_sub(4);
+        if end > start + 8 {
+            forms.push(encoded[start..end].to_owned());
+        }
+    }
+    forms
+}
+
+/// Panic when `text` contains the password in any of its forms.
+pub fn assert_no_secret(text: &str) {
+    for form in secret_forms() {
+        if let Some(at) = text.find(&form) {
+            let from = text[..at]
+                .char_indices()
+                .rev()
+                .nth(80)
+                .map_or(0, |(i, _)| i);
+            panic!(
+                "output leaks the password (as {form:?}) near: {:?}",
+                &text[from..at]
+            );
+        }
+    }
+}
+
+#[test]
+fn base64_matches_rfc4648() {
+    assert_eq!(base64(b""), "");
+    assert_eq!(base64(b"f"), "Zg==");
+    assert_eq!(base64(b"fo"), "Zm8=");
+    assert_eq!(base64(b"foo"), "Zm9v");
+    assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+    let header = base64(format!("{STATION_NAME}:{TEST_PASSWORD}").as_bytes());
+    let other = base64(format!("OTHER_ID:{TEST_PASSWORD}").as_bytes());
+    assert!(
+        secret_forms()
+            .iter()
+            .any(|form| header.contains(form.as_str()))
+    );
+    assert!(
+        secret_forms()
+            .iter()
+            .skip(2)
+            .any(|form| other.contains(form.as_str()))
+    );
+}
