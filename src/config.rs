@@ -16,6 +16,7 @@ use tokio_tungstenite::tungstenite::http::Uri;
 use crate::backoff::BackoffConfig;
 use crate::envfile::{self, EnvFileError};
 use crate::ocpp::{OcppVersion, VERSION_SPELLINGS};
+use crate::redact;
 use crate::secret::Secret;
 
 /// How the station authenticates to the CSMS (OCPP security profiles).
@@ -321,34 +322,15 @@ fn invalid(var: &'static str, value: &str, allowed: impl Into<String>) -> Config
         return ConfigError::InvalidSecret { var, allowed };
     }
     let shown = if URL_VARIABLES.contains(&var) {
-        endpoint_for_display(value)
+        redact::url(value)
     } else {
         value.to_owned()
     };
     ConfigError::Invalid {
         var,
-        value: printable(&shown),
+        value: redact::printable(&shown, 80),
         allowed,
     }
-}
-
-/// At most 80 characters, control characters escaped: a value can be anything, and an error
-/// message goes to a terminal or the journal.
-fn printable(value: &str) -> String {
-    const MAX_CHARS: usize = 80;
-    let mut out = String::new();
-    for (count, c) in value.chars().enumerate() {
-        if count == MAX_CHARS {
-            out.push_str("...");
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// The variables as text, as envy finds them (prefix stripped, lower-cased). Every field is an
@@ -765,7 +747,7 @@ fn check_url(
             "{var} contains user:password@ credentials; they were removed (the station \
              authenticates with OCPP_STATION_NAME and OCPP_STATION_PASSWORD)"
         ));
-        return Ok(endpoint_for_display(&url));
+        return Ok(redact::url(&url));
     }
     Ok(url)
 }
@@ -886,7 +868,7 @@ impl Config {
         let seconds = |d: Duration| format!("{} s", d.as_secs());
         let dial = |version: OcppVersion| {
             self.endpoint(version)
-                .map(|url| endpoint_for_display(&url))
+                .map(|url| redact::url(&url))
                 .unwrap_or_else(|| "(no URL)".to_owned())
         };
         let password = match &self.password {
@@ -992,22 +974,6 @@ fn endpoint_with_identity(url: &str, identity: &str) -> String {
         out.push_str(query);
     }
     out
-}
-
-/// `url` without any `user:pass@` in its authority, for logs, reports and error messages.
-/// Anything that is not a URL comes back unchanged, minus anything before an `@` in its first
-/// path segment.
-pub fn endpoint_for_display(url: &str) -> String {
-    let (prefix, rest) = match url.split_once("://") {
-        Some((scheme, rest)) => (format!("{scheme}://"), rest),
-        None => (String::new(), url),
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
-    let tail = rest.get(authority.len()..).unwrap_or_default();
-    match authority.rsplit_once('@') {
-        Some((_, host)) => format!("{prefix}{host}{tail}"),
-        None => url.to_owned(),
-    }
 }
 
 #[cfg(test)]
@@ -1762,21 +1728,6 @@ mod tests {
         );
         let cfg = cfg_with_urls("ID1", "wss://h/ocpp", None);
         assert_eq!(cfg.endpoint(OcppVersion::V16), None);
-    }
-
-    #[test]
-    fn display_strips_userinfo() {
-        for (url, shown) in [
-            ("wss://user:pw@h.example/ocpp/ID", "wss://h.example/ocpp/ID"),
-            ("wss://user@h.example:443", "wss://h.example:443"),
-            ("ws://a:b@c@h/x?y=z@w", "ws://h/x?y=z@w"),
-            ("wss://h.example/ocpp/a@b", "wss://h.example/ocpp/a@b"),
-            ("wss://h.example/ocpp", "wss://h.example/ocpp"),
-            ("user:pw@h.example/x", "h.example/x"),
-            ("", ""),
-        ] {
-            assert_eq!(endpoint_for_display(url), shown, "{url}");
-        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod envfile;
 pub mod link;
 pub mod ocpp;
 pub mod once;
+pub mod redact;
 pub mod rpc;
 pub mod secret;
 pub mod session;

@@ -16,10 +16,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::clock::{SystemClock, WallClock, format_timestamp};
-use crate::config::{Config, endpoint_for_display};
+use crate::config::Config;
 use crate::daemon::{DaemonError, Wiring, shutdown_signal};
 use crate::link::{self};
 use crate::ocpp::{self, OcppVersion, RegistrationStatus, Request};
+use crate::redact;
 use crate::session::{self, Control, KeepAlive, Observer, SessionEnd};
 use crate::station::{CallOutcome, Event, Station};
 use crate::status_source::StatusSource;
@@ -368,7 +369,7 @@ async fn drive(config: &Config, source: Box<dyn StatusSource>, report: &mut Once
         let request = Wiring::request(config, &tls, &attempt.url, &attempt.offer);
         let dialed = link::dial(&request).await;
         let mut entry = AttemptReport {
-            url: endpoint_for_display(&attempt.url),
+            url: redact::url(&attempt.url),
             ocpp_version: attempt
                 .offer
                 .first()
@@ -392,7 +393,7 @@ async fn drive(config: &Config, source: Box<dyn StatusSource>, report: &mut Once
                 entry.ocpp_version = version.to_string();
                 entry.subprotocol_selected = Some(version.subprotocol());
                 report.attempts.push(entry);
-                report.endpoint = Some(endpoint_for_display(&attempt.url));
+                report.endpoint = Some(redact::url(&attempt.url));
                 report.subprotocol = Some(version.subprotocol().to_owned());
                 station.handle_connected(Instant::now(), version);
                 let mut observer = OnceObserver {

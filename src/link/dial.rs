@@ -10,7 +10,7 @@
 //! Writing the request here also keeps the `Authorization` header out of tungstenite's
 //! trace-level dump of the raw request.
 
-use std::borrow::Cow;
+use crate::redact;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
@@ -178,27 +178,11 @@ fn http_sentence(status: u16) -> String {
     }
 }
 
-/// The URL with any `user:password@` removed, for logs and messages.
-pub fn redact_url(url: &str) -> Cow<'_, str> {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return Cow::Borrowed(url);
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    match authority.rfind('@') {
-        Some(at) => Cow::Owned(format!(
-            "{scheme}://{}{tail}",
-            authority.get(at + 1..).unwrap_or_default()
-        )),
-        None => Cow::Borrowed(url),
-    }
-}
-
 /// Dials `req.url`, offers `req.offer`, and returns the open WebSocket with the version the CSMS
 /// selected. When the CSMS completes the upgrade but selects no offered subprotocol, the socket
 /// is closed with a Close frame (1002) before the error is returned.
 pub async fn dial(req: &DialRequest<'_>) -> Result<(WsStream, OcppVersion), DialError> {
-    let shown = redact_url(req.url);
+    let shown = redact::url(req.url);
     let offered = offer_header(req.offer);
     tracing::info!(url = %shown, offer = %offered, "dialling the CSMS");
 
@@ -298,7 +282,7 @@ async fn upgrade(req: &DialRequest<'_>) -> Result<Upgraded, DialError> {
 }
 
 fn prepare(req: &DialRequest<'_>) -> Result<Target, DialError> {
-    let shown = redact_url(req.url);
+    let shown = redact::url(req.url);
     let invalid = |why: &str| DialError::InvalidUrl(format!("the CSMS URL '{shown}' {why}"));
 
     // Parses the URL and generates Host and Sec-WebSocket-Key.
@@ -477,21 +461,7 @@ fn selected_version(response: &Response, offer: &[OcppVersion]) -> Result<OcppVe
         .iter()
         .copied()
         .find(|v| v.subprotocol() == name)
-        .ok_or_else(|| DialError::UnexpectedSubprotocol(printable(name)))
-}
-
-/// A value from the network, safe to put in a log line or a JSON report.
-fn printable(value: &str) -> String {
-    const MAX: usize = 64;
-    let mut out: String = value
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(MAX)
-        .collect();
-    if value.chars().filter(|c| !c.is_control()).count() > MAX {
-        out.push('…');
-    }
-    out
+        .ok_or_else(|| DialError::UnexpectedSubprotocol(redact::printable(name, 64)))
 }
 
 /// Sends a Close frame and waits briefly for the CSMS's answering Close, so the refusal shows up
@@ -914,29 +884,6 @@ mod tests {
             assert!(!text.contains("Q1AwMDE6aHVudGVyMg"), "{text}");
             assert!(!text.contains("Authorization"), "{text}");
         }
-    }
-
-    #[test]
-    fn redact_url_strips_userinfo_only() {
-        assert_eq!(
-            redact_url("wss://CP001:pw@csms.example:443/ocpp/CP001?x=a@b"),
-            "wss://csms.example:443/ocpp/CP001?x=a@b"
-        );
-        assert_eq!(redact_url("ws://user:p@ss@host/path"), "ws://host/path");
-        assert_eq!(
-            redact_url("wss://csms.example/ocpp/CP001"),
-            "wss://csms.example/ocpp/CP001"
-        );
-        assert_eq!(redact_url("wss://a:b@host"), "wss://host");
-        assert_eq!(redact_url("garbage"), "garbage");
-    }
-
-    #[test]
-    fn unexpected_values_are_made_printable() {
-        assert_eq!(printable("ocpp2.1"), "ocpp2.1");
-        assert_eq!(printable("a\r\nb\u{7}"), "ab");
-        let long = "x".repeat(100);
-        assert_eq!(printable(&long).chars().count(), 65);
     }
 
     #[test]

@@ -27,6 +27,6 @@ pub mod dial;
 pub mod plan;
 pub mod tls;
 
-pub use dial::{DialError, DialRequest, MAX_MESSAGE_SIZE, WsStream, dial, redact_url};
+pub use dial::{DialError, DialRequest, MAX_MESSAGE_SIZE, WsStream, dial};
 pub use plan::{Attempt, DialPlan, PlanError, PlanSettings};
 pub use tls::{TlsFile, TlsSetupError, client_config};
