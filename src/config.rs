@@ -43,6 +43,28 @@ pub struct BootInfo {
     pub firmware_version: Option<String>,
 }
 
+/// Which serial port the ESP32 charge controller is on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PortSpec {
+    /// The first CP210x/CH340/FTDI adapter in the by-id directory.
+    Auto,
+    /// A device path, preferably a `/dev/serial/by-id/` link: it survives re-enumeration.
+    Path(PathBuf),
+}
+
+/// The ESP32 charge controller's serial link (`ESP32_*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControllerConfig {
+    /// `ESP32_PORT`.
+    pub port: PortSpec,
+    /// `ESP32_BAUDRATE`.
+    pub baud_rate: u32,
+    /// `ESP32_STALE_SECONDS`: no valid status frame (or no port) this long -> link lost.
+    pub stale_after: Duration,
+    /// `ESP32_BY_ID_DIR`: where `auto` looks for adapters.
+    pub by_id_dir: PathBuf,
+}
+
 /// The validated station configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -85,6 +107,8 @@ pub struct Config {
     pub offline_threshold: Duration,
     /// `OCPP_ONCE_TIMEOUT_SECONDS`: overall deadline of `--once`.
     pub once_timeout: Duration,
+    /// The charge controller; `None` when `ESP32_PORT` is not set (connectors Unavailable).
+    pub controller: Option<ControllerConfig>,
     /// Things the operator should know that did not stop the load (a version switched because its
     /// URL is missing, an ignored variable, ...): one human sentence each, never a secret.
     pub warnings: Vec<String>,
@@ -118,6 +142,10 @@ mod var {
     pub const BOOT_ON_RECONNECT: &str = "OCPP_BOOT_ON_RECONNECT";
     pub const OFFLINE_THRESHOLD_SECONDS: &str = "OCPP_OFFLINE_THRESHOLD_SECONDS";
     pub const ONCE_TIMEOUT_SECONDS: &str = "OCPP_ONCE_TIMEOUT_SECONDS";
+    pub const ESP32_PORT: &str = "ESP32_PORT";
+    pub const ESP32_BAUDRATE: &str = "ESP32_BAUDRATE";
+    pub const ESP32_STALE_SECONDS: &str = "ESP32_STALE_SECONDS";
+    pub const ESP32_BY_ID_DIR: &str = "ESP32_BY_ID_DIR";
 }
 
 /// Every environment variable the loader reads. `env.example` documents each of them (a unit test
@@ -148,7 +176,15 @@ pub const VARIABLES: &[&str] = &[
     var::BOOT_ON_RECONNECT,
     var::OFFLINE_THRESHOLD_SECONDS,
     var::ONCE_TIMEOUT_SECONDS,
+    var::ESP32_PORT,
+    var::ESP32_BAUDRATE,
+    var::ESP32_STALE_SECONDS,
+    var::ESP32_BY_ID_DIR,
 ];
+
+/// Prefixes of the variable families the loader owns: an unknown name with one of them is
+/// most likely a typo and gets a warning.
+const OWNED_PREFIXES: &[&str] = &["OCPP_", "ESP32_"];
 
 /// Variables whose value must never appear in an error or a warning.
 const SECRET_VARIABLES: &[&str] = &[var::STATION_PASSWORD];
@@ -367,6 +403,15 @@ struct RawVars {
     once_timeout_seconds: Option<String>,
 }
 
+/// The `ESP32_*` variables as text (prefix stripped, lower-cased).
+#[derive(Default, Deserialize)]
+struct RawControllerVars {
+    port: Option<String>,
+    baudrate: Option<String>,
+    stale_seconds: Option<String>,
+    by_id_dir: Option<String>,
+}
+
 /// Loads and validates the configuration.
 ///
 /// Sources, highest precedence first:
@@ -402,15 +447,24 @@ pub fn load(
     }
     merged.extend(cli.assignments());
 
-    let vars = merged.into_iter().filter_map(|(name, value)| {
-        let value = value.trim();
-        (!value.is_empty()).then(|| (name.to_owned(), value.to_owned()))
-    });
+    let vars: Vec<(String, String)> = merged
+        .into_iter()
+        .filter_map(|(name, value)| {
+            let value = value.trim();
+            (!value.is_empty()).then(|| (name.to_owned(), value.to_owned()))
+        })
+        .collect();
     let raw: RawVars = envy::prefixed("OCPP_")
+        .from_iter(vars.iter().cloned())
+        .map_err(|e| ConfigError::Environment(e.to_string()))?;
+    let raw_controller: RawControllerVars = envy::prefixed("ESP32_")
         .from_iter(vars)
         .map_err(|e| ConfigError::Environment(e.to_string()))?;
     let password = raw.station_password.clone();
-    validate(raw, warnings).map_err(|e| e.scrubbed(password.as_deref()))
+    let controller = controller(raw_controller).map_err(|e| e.scrubbed(password.as_deref()))?;
+    let mut config = validate(raw, warnings).map_err(|e| e.scrubbed(password.as_deref()))?;
+    config.controller = controller;
+    Ok(config)
 }
 
 /// Adds one source's known variables to `merged` (overriding lower sources) and warns about
@@ -429,7 +483,7 @@ fn add_source(
                 "{name} (in {source}) is ignored: variable names are case-sensitive, \
                  did you mean {known}?"
             ));
-        } else if name.starts_with("OCPP_") {
+        } else if OWNED_PREFIXES.iter().any(|p| name.starts_with(p)) {
             let message = format!(
                 "{name} (in {source}) is not a variable ocpp-station reads and is ignored; \
                  check the spelling"
@@ -685,8 +739,74 @@ fn validate(raw: RawVars, mut warnings: Vec<String>) -> Result<Config, ConfigErr
         boot_on_reconnect: boolean(var::BOOT_ON_RECONNECT, raw.boot_on_reconnect, false)?,
         offline_threshold: Duration::from_secs(offline_threshold),
         once_timeout: Duration::from_secs(once_timeout),
+        controller: None,
         warnings,
     })
+}
+
+/// The serial speeds the controller's USB adapters support; the firmware uses 115200.
+const BAUD_RATES: &[u32] = &[
+    9_600, 19_200, 38_400, 57_600, 115_200, 230_400, 460_800, 921_600,
+];
+
+fn controller(raw: RawControllerVars) -> Result<Option<ControllerConfig>, ConfigError> {
+    let Some(port) = raw.port else {
+        return Ok(None);
+    };
+    let port = if port.eq_ignore_ascii_case("auto") {
+        PortSpec::Auto
+    } else if port.starts_with('/') {
+        PortSpec::Path(PathBuf::from(port))
+    } else {
+        return Err(invalid(
+            var::ESP32_PORT,
+            &port,
+            "auto or an absolute device path such as /dev/serial/by-id/usb-Silicon_Labs_CP2102-... or /dev/ttyUSB0",
+        ));
+    };
+    let baud_rate: u32 = number(
+        var::ESP32_BAUDRATE,
+        raw.baudrate.clone(),
+        115_200,
+        1..=4_000_000,
+        "baud",
+    )?;
+    if !BAUD_RATES.contains(&baud_rate) {
+        let allowed = BAUD_RATES
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(invalid(
+            var::ESP32_BAUDRATE,
+            &baud_rate.to_string(),
+            format!("one of {allowed}"),
+        ));
+    }
+    let stale: u64 = number(
+        var::ESP32_STALE_SECONDS,
+        raw.stale_seconds,
+        20,
+        1..=3600,
+        "seconds",
+    )?;
+    let by_id_dir = match raw.by_id_dir {
+        Some(dir) if dir.starts_with('/') => PathBuf::from(dir),
+        Some(dir) => {
+            return Err(invalid(
+                var::ESP32_BY_ID_DIR,
+                &dir,
+                "an absolute directory path",
+            ));
+        }
+        None => PathBuf::from("/dev/serial/by-id"),
+    };
+    Ok(Some(ControllerConfig {
+        port,
+        baud_rate,
+        stale_after: Duration::from_secs(stale),
+        by_id_dir,
+    }))
 }
 
 fn url_variable(version: OcppVersion) -> &'static str {
@@ -945,6 +1065,18 @@ impl Config {
             format!("offline threshold:   {}", seconds(self.offline_threshold)),
             format!("--once deadline:     {}", seconds(self.once_timeout)),
         ]);
+        lines.push(match &self.controller {
+            None => "charge controller:   none (ESP32_PORT not set: connectors Unavailable)".into(),
+            Some(c) => format!(
+                "charge controller:   {} at {} baud, link lost after {}",
+                match &c.port {
+                    PortSpec::Auto => format!("auto (in {})", c.by_id_dir.display()),
+                    PortSpec::Path(p) => p.display().to_string(),
+                },
+                c.baud_rate,
+                seconds(c.stale_after)
+            ),
+        });
         for warning in &self.warnings {
             lines.push(format!("warning: {warning}"));
         }
@@ -1829,11 +1961,29 @@ mod tests {
             .filter(|f| f.is_some())
             .count()
         }
+        let ocpp: Vec<&str> = VARIABLES
+            .iter()
+            .copied()
+            .filter(|v| v.starts_with("OCPP_"))
+            .collect();
         let all: RawVars = envy::prefixed("OCPP_")
-            .from_iter(VARIABLES.iter().map(|v| (v.to_string(), "x".to_string())))
+            .from_iter(ocpp.iter().map(|v| (v.to_string(), "x".to_string())))
             .unwrap();
-        assert_eq!(set_fields(&all), VARIABLES.len());
-        for name in VARIABLES {
+        assert_eq!(set_fields(&all), ocpp.len());
+        let esp32: Vec<&str> = VARIABLES
+            .iter()
+            .copied()
+            .filter(|v| v.starts_with("ESP32_"))
+            .collect();
+        assert_eq!(ocpp.len() + esp32.len(), VARIABLES.len());
+        for name in esp32 {
+            let one: RawControllerVars = envy::prefixed("ESP32_")
+                .from_iter([(name.to_string(), "x".to_string())])
+                .unwrap();
+            let set = [&one.port, &one.baudrate, &one.stale_seconds, &one.by_id_dir];
+            assert_eq!(set.iter().filter(|f| f.is_some()).count(), 1, "{name}");
+        }
+        for name in ocpp {
             let one: RawVars = envy::prefixed("OCPP_")
                 .from_iter([(name.to_string(), "x".to_string())])
                 .unwrap();
@@ -1847,10 +1997,13 @@ mod tests {
     fn env_example_uncommented() -> String {
         ENV_EXAMPLE
             .lines()
-            .map(|line| {
-                line.strip_prefix("#OCPP_")
-                    .map_or(line.to_owned(), |rest| format!("OCPP_{rest}"))
-            })
+            .map(
+                |line| match (line.strip_prefix("#OCPP_"), line.strip_prefix("#ESP32_")) {
+                    (Some(rest), _) => format!("OCPP_{rest}"),
+                    (_, Some(rest)) => format!("ESP32_{rest}"),
+                    _ => line.to_owned(),
+                },
+            )
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -1926,5 +2079,55 @@ mod tests {
         assert!(summary.contains("OCPP 1.6 -> wss://h/ocpp16/ORGE_AC_001"));
         assert!(!summary.contains("pw@"));
         assert!(summary.contains("warning: OCPP_16_URL contains user:password@"));
+    }
+
+    #[test]
+    fn the_charge_controller_is_optional_and_validated() {
+        assert_eq!(with(&[]).unwrap().controller, None);
+        let cfg = with(&[("ESP32_PORT", "/dev/ttyUSB0")]).unwrap();
+        assert_eq!(
+            cfg.controller,
+            Some(ControllerConfig {
+                port: PortSpec::Path("/dev/ttyUSB0".into()),
+                baud_rate: 115_200,
+                stale_after: Duration::from_secs(20),
+                by_id_dir: "/dev/serial/by-id".into(),
+            })
+        );
+        let cfg = with(&[
+            ("ESP32_PORT", "AUTO"),
+            ("ESP32_STALE_SECONDS", "5"),
+            ("ESP32_BY_ID_DIR", "/tmp/x"),
+        ])
+        .unwrap();
+        let c = cfg.controller.unwrap();
+        assert_eq!(
+            (c.port, c.stale_after, c.by_id_dir),
+            (PortSpec::Auto, Duration::from_secs(5), "/tmp/x".into())
+        );
+        for (var, value) in [
+            ("ESP32_PORT", "ttyUSB0"),
+            ("ESP32_BAUDRATE", "115201"),
+            ("ESP32_BAUDRATE", "fast"),
+            ("ESP32_STALE_SECONDS", "0"),
+            ("ESP32_BY_ID_DIR", "relative"),
+        ] {
+            let mut vars = vec![(var, value)];
+            if var != "ESP32_PORT" {
+                vars.push(("ESP32_PORT", "auto"));
+            }
+            let err = with(&vars).unwrap_err();
+            assert_eq!(err.variable(), Some(var), "{var}={value}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_mistyped_esp32_variable_is_warned_about() {
+        let cfg = with(&[("ESP32_BAUD", "9600")]).unwrap();
+        assert!(
+            cfg.warnings.iter().any(|w| w.contains("ESP32_BAUD")),
+            "{:?}",
+            cfg.warnings
+        );
     }
 }

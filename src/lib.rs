@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod envfile;
+pub mod esp32;
 pub mod link;
 pub mod ocpp;
 pub mod once;

@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use ocpp_station::cli::{Cli, Command};
 use ocpp_station::config;
+use ocpp_station::esp32::port::ControllerSource;
 use ocpp_station::once::{self, OnceReport};
-use ocpp_station::status_source::NoController;
+use ocpp_station::status_source::{NoController, StatusSource};
 use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
@@ -77,14 +78,21 @@ fn main() -> ExitCode {
     };
     // Every log line carries the station identity: fleet logs are collected in one place.
     let span = tracing::info_span!("station", identity = %config.station_name);
+    // The charge controller, when one is configured; otherwise every connector is Unavailable.
+    let (source, snapshot): (Box<dyn StatusSource>, _) = match &config.controller {
+        Some(controller) => {
+            let source = ControllerSource::new(controller.clone());
+            let snapshot = source.snapshot();
+            (Box::new(source), Some(snapshot))
+        }
+        None => (Box::new(NoController), None),
+    };
     if cli.once {
-        let report = runtime.block_on(once::run(&config, Box::new(NoController)).instrument(span));
+        let report = runtime.block_on(once::run(&config, source, snapshot).instrument(span));
         println!("{}", report.to_line());
         return ExitCode::from(report.exit_code as u8);
     }
-    match runtime
-        .block_on(ocpp_station::daemon::run(&config, Box::new(NoController)).instrument(span))
-    {
+    match runtime.block_on(ocpp_station::daemon::run(&config, source).instrument(span)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error}");

@@ -9,7 +9,7 @@
     reason = "the shell owns the monotonic clock and feeds it to the core"
 )]
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -18,6 +18,8 @@ use serde_json::Value;
 use crate::clock::{SystemClock, WallClock, format_timestamp};
 use crate::config::Config;
 use crate::daemon::{DaemonError, Wiring, shutdown_signal};
+use crate::esp32;
+use crate::esp32::port::{ControllerSnapshot, SnapshotHandle};
 use crate::link::{self};
 use crate::ocpp::{self, OcppVersion, RegistrationStatus, Request};
 use crate::redact;
@@ -63,6 +65,8 @@ pub struct OnceReport {
     pub attempts: Vec<AttemptReport>,
     /// Every CALL the station sent, in order.
     pub messages: Vec<MessageReport>,
+    /// The charge controller as the run saw it; null when none is configured.
+    pub controller: Option<ControllerSnapshot>,
 }
 
 /// One dial attempt.
@@ -136,6 +140,7 @@ impl OnceReport {
             run_finished_utc: format_timestamp(started),
             attempts: Vec::new(),
             messages: Vec::new(),
+            controller: None,
         }
     }
 
@@ -309,12 +314,25 @@ fn summarize(message: &mut MessageReport, payload: &Value) {
         .map(str::to_owned);
 }
 
+/// How long `--once` waits for the charge controller's first word before reporting the
+/// connector with the link-lost cause. The firmware answers a read-status at once.
+pub const CONTROLLER_WAIT: Duration = Duration::from_secs(3);
+
 /// Runs the smoke test and returns its report (never fails: every failure is in the report).
-pub async fn run(config: &Config, source: Box<dyn StatusSource>) -> OnceReport {
+/// `controller` is the charge controller's live snapshot, when one is configured.
+pub async fn run(
+    config: &Config,
+    source: Box<dyn StatusSource>,
+    controller: Option<SnapshotHandle>,
+) -> OnceReport {
     let clock = SystemClock;
     let mut report = OnceReport::new(Some(config.station_name.clone()), clock.now_utc());
-    let outcome =
-        tokio::time::timeout(config.once_timeout, drive(config, source, &mut report)).await;
+    let waits_for_controller = controller.is_some();
+    let outcome = tokio::time::timeout(
+        config.once_timeout,
+        drive(config, source, waits_for_controller, &mut report),
+    )
+    .await;
     if outcome.is_err() {
         let connected = report.subprotocol.is_some();
         report.set(
@@ -329,11 +347,17 @@ pub async fn run(config: &Config, source: Box<dyn StatusSource>) -> OnceReport {
             )),
         );
     }
+    report.controller = controller.map(|c| c.lock().unwrap_or_else(|e| e.into_inner()).clone());
     report.run_finished_utc = format_timestamp(clock.now_utc());
     report
 }
 
-async fn drive(config: &Config, source: Box<dyn StatusSource>, report: &mut OnceReport) {
+async fn drive(
+    config: &Config,
+    source: Box<dyn StatusSource>,
+    wait_for_controller: bool,
+    report: &mut OnceReport,
+) {
     let Wiring {
         mut station,
         tls,
@@ -346,6 +370,20 @@ async fn drive(config: &Config, source: Box<dyn StatusSource>, report: &mut Once
         }
     };
     let mut updates = source.start();
+    if wait_for_controller {
+        // Report what the hardware says, not the placeholder: wait briefly for its first word.
+        let first = tokio::time::timeout(CONTROLLER_WAIT, updates.recv()).await;
+        let status = match first {
+            Ok(Some(update)) => update.status,
+            _ => {
+                tracing::warn!("the charge controller did not answer within {CONTROLLER_WAIT:?}");
+                esp32::state::link_lost()
+            }
+        };
+        for connector in 1..=config.connectors {
+            let _ = station.handle_connector_status(Instant::now(), connector, status.clone());
+        }
+    }
     let mut shutdown = shutdown_signal();
     let mut tried: Vec<(String, Vec<OcppVersion>)> = Vec::new();
 

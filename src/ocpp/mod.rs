@@ -143,6 +143,15 @@ pub enum FaultCode {
     OtherError,
 }
 
+impl Fault {
+    /// A short code for the fault: the vendor code when there is one, else the error code.
+    pub fn tech_code(&self) -> String {
+        self.vendor_error_code
+            .clone()
+            .unwrap_or_else(|| format!("{:?}", self.code))
+    }
+}
+
 /// Why the station booted (2.0.1 BootNotification `reason`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BootReason {
@@ -168,6 +177,18 @@ pub enum Request {
     Heartbeat,
     /// SecurityEventNotification StartupOfTheDevice (2.0.1).
     StartupSecurityEvent,
+    /// NotifyEvent on the connector's `Problem` variable (2.0.1): StatusNotification carries no
+    /// cause there, so the cause of a fault travels with this, raised and cleared.
+    ConnectorProblem {
+        /// Connector (EVSE) number.
+        connector: u32,
+        /// Unique per event.
+        event_id: i32,
+        /// The fault raised, or the one that cleared.
+        fault: Fault,
+        /// True when the fault has cleared.
+        cleared: bool,
+    },
 }
 
 impl Request {
@@ -178,6 +199,7 @@ impl Request {
             Request::Status { .. } => "StatusNotification",
             Request::Heartbeat => "Heartbeat",
             Request::StartupSecurityEvent => "SecurityEventNotification",
+            Request::ConnectorProblem { .. } => "NotifyEvent",
         }
     }
 }

@@ -55,7 +55,8 @@ pub fn encode(
             })
         }
         Request::Heartbeat => Ok(json!({})),
-        Request::StartupSecurityEvent => return None,
+        // 1.6 carries the fault's cause in StatusNotification itself.
+        Request::StartupSecurityEvent | Request::ConnectorProblem { .. } => return None,
     })
 }
 

@@ -3,9 +3,16 @@
 
 use chrono::{DateTime, Utc};
 use rust_ocpp::v2_0_1::datatypes::charging_station_type::ChargingStationType;
+use rust_ocpp::v2_0_1::datatypes::component_type::ComponentType;
+use rust_ocpp::v2_0_1::datatypes::event_data_type::EventDataType;
+use rust_ocpp::v2_0_1::datatypes::evse_type::EVSEType;
+use rust_ocpp::v2_0_1::datatypes::variable_type::VariableType;
 use rust_ocpp::v2_0_1::enumerations::boot_reason_enum_type::BootReasonEnumType;
 use rust_ocpp::v2_0_1::enumerations::connector_status_enum_type::ConnectorStatusEnumType;
+use rust_ocpp::v2_0_1::enumerations::event_notification_enum_type::EventNotificationEnumType;
+use rust_ocpp::v2_0_1::enumerations::event_trigger_enum_type::EventTriggerEnumType;
 use rust_ocpp::v2_0_1::messages::boot_notification::BootNotificationRequest;
+use rust_ocpp::v2_0_1::messages::notify_event::NotifyEventRequest;
 use rust_ocpp::v2_0_1::messages::security_event_notification::SecurityEventNotificationRequest;
 use rust_ocpp::v2_0_1::messages::status_notification::StatusNotificationRequest;
 use serde_json::{Value, json};
@@ -46,6 +53,42 @@ pub fn encode(request: &Request, boot: &BootInfo, now: DateTime<Utc>) -> serde_j
             kind: "StartupOfTheDevice".into(),
             timestamp: now,
             tech_info: None,
+        }),
+        Request::ConnectorProblem {
+            connector,
+            event_id,
+            fault,
+            cleared,
+        } => serde_json::to_value(NotifyEventRequest {
+            generated_at: now,
+            tbc: None,
+            seq_no: 0,
+            event_data: vec![EventDataType {
+                event_id: *event_id,
+                timestamp: now,
+                trigger: EventTriggerEnumType::Delta,
+                cause: None,
+                // The standard Connector.Problem variable is a boolean.
+                actual_value: if *cleared { "false" } else { "true" }.into(),
+                tech_code: Some(fault.tech_code().chars().take(50).collect()),
+                tech_info: fault.info.clone(),
+                cleared: cleared.then_some(true),
+                transaction_id: None,
+                variable_monitoring_id: None,
+                event_notification_type: EventNotificationEnumType::HardWiredNotification,
+                component: ComponentType {
+                    name: "Connector".into(),
+                    instance: None,
+                    evse: Some(EVSEType {
+                        id: i32::try_from(*connector).unwrap_or(i32::MAX),
+                        connector_id: Some(1),
+                    }),
+                },
+                variable: VariableType {
+                    name: "Problem".into(),
+                    instance: None,
+                },
+            }],
         }),
     }
 }
@@ -185,6 +228,38 @@ mod tests {
             v,
             json!({"type":"StartupOfTheDevice","timestamp":"2026-11-22T08:00:00.123Z"})
         );
+    }
+
+    #[test]
+    fn a_connector_problem_is_a_notify_event_on_connector_problem() {
+        let fault = Fault {
+            code: FaultCode::GroundFailure,
+            info: Some("earth fault".into()),
+            vendor_error_code: None,
+        };
+        let raised = Request::ConnectorProblem {
+            connector: 1,
+            event_id: 7,
+            fault: fault.clone(),
+            cleared: false,
+        };
+        let v = encode(&raised, &boot_info(), now()).unwrap();
+        assert_eq!(
+            v,
+            json!({"generatedAt":"2026-11-22T08:00:00.123Z","seqNo":0,"eventData":[{
+                "eventId":7,"timestamp":"2026-11-22T08:00:00.123Z","trigger":"Delta","actualValue":"true",
+                "techCode":"GroundFailure","techInfo":"earth fault","eventNotificationType":"HardWiredNotification",
+                "component":{"name":"Connector","evse":{"id":1,"connectorId":1}},"variable":{"name":"Problem"}}]})
+        );
+        let cleared = Request::ConnectorProblem {
+            connector: 1,
+            event_id: 8,
+            fault,
+            cleared: true,
+        };
+        let v = encode(&cleared, &boot_info(), now()).unwrap();
+        assert_eq!(v["eventData"][0]["actualValue"], "false");
+        assert_eq!(v["eventData"][0]["cleared"], true);
     }
 
     #[test]

@@ -147,6 +147,8 @@ pub struct Station {
     last_traffic: Option<Instant>,
     transmit: VecDeque<String>,
     events: VecDeque<Event>,
+    /// The next NotifyEvent eventId.
+    next_event_id: i32,
 }
 
 impl Station {
@@ -164,6 +166,8 @@ impl Station {
         };
         let connectors = vec![slot; settings.connectors as usize + 1];
         let heartbeat_interval = settings.heartbeat_override.unwrap_or(DEFAULT_HEARTBEAT);
+        // Event ids must not repeat across restarts either: start from the clock.
+        let next_event_id = (clock.now_utc().timestamp() % 1_000_000_000) as i32;
         let mut station = Self {
             settings,
             clock,
@@ -178,6 +182,7 @@ impl Station {
             last_traffic: None,
             transmit: VecDeque::new(),
             events: VecDeque::new(),
+            next_event_id,
         };
         station.refresh_station_status();
         station
@@ -461,6 +466,9 @@ impl Station {
             };
             let id = (self.next_id)();
             tracing::debug!(action = request.action(), message_id = %id, "sending");
+            if let Some(problem) = self.problem_event(version, &request) {
+                self.queue.push_front(problem);
+            }
             self.transmit
                 .push_back(rpc::call(&id, request.action(), &payload));
             self.last_traffic = Some(now);
@@ -471,6 +479,36 @@ impl Station {
                 deadline: now + self.settings.call_timeout,
             });
         }
+    }
+
+    /// 2.0.1: a StatusNotification that raises or clears a fault is followed by a NotifyEvent
+    /// with the cause, compared with what the CSMS last acknowledged.
+    fn problem_event(&mut self, version: OcppVersion, request: &Request) -> Option<Request> {
+        let Request::Status { connector, status } = request else {
+            return None;
+        };
+        if version != OcppVersion::V201 {
+            return None;
+        }
+        let reported = self.connectors.get(*connector as usize)?.reported.as_ref();
+        let (fault, cleared) = match (status, reported) {
+            (ConnectorStatus::Faulted(now), Some(ConnectorStatus::Faulted(before)))
+                if now == before =>
+            {
+                return None;
+            }
+            (ConnectorStatus::Faulted(now), _) => (now.clone(), false),
+            (_, Some(ConnectorStatus::Faulted(before))) => (before.clone(), true),
+            _ => return None,
+        };
+        let event_id = self.next_event_id;
+        self.next_event_id = self.next_event_id.wrapping_add(1).max(0);
+        Some(Request::ConnectorProblem {
+            connector: *connector,
+            event_id,
+            fault,
+            cleared,
+        })
     }
 
     fn finish_call(&mut self, now: Instant, id: &str, outcome: CallOutcome) {

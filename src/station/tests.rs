@@ -679,3 +679,77 @@ fn requested_heartbeat_goes_out_after_the_owed_statuses() {
     assert_eq!(p.actions().last(), Some(&"Heartbeat"));
     assert!(p.station.is_idle());
 }
+
+#[test]
+fn on_201_a_fault_is_followed_by_its_cause_and_its_clearing() {
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V201);
+    let now = p.clock.now();
+    p.station
+        .handle_connector_status(now, 1, ConnectorStatus::Available)
+        .unwrap();
+    p.exchange();
+    let fault = Fault {
+        code: FaultCode::GroundFailure,
+        info: Some("earth fault".into()),
+        vendor_error_code: None,
+    };
+    p.station
+        .handle_connector_status(now, 1, ConnectorStatus::Faulted(fault))
+        .unwrap();
+    p.exchange();
+    p.station
+        .handle_connector_status(now, 1, ConnectorStatus::Available)
+        .unwrap();
+    p.exchange();
+    let tail: Vec<(&str, Value)> = p.calls[4..]
+        .iter()
+        .map(|c| (c.1.as_str(), c.2.clone()))
+        .collect();
+    assert_eq!(
+        tail.iter().map(|t| t.0).collect::<Vec<_>>(),
+        [
+            "StatusNotification",
+            "StatusNotification",
+            "NotifyEvent",
+            "StatusNotification",
+            "NotifyEvent"
+        ]
+    );
+    let raised = &tail[2].1["eventData"][0];
+    assert_eq!(
+        (raised["actualValue"].as_str(), raised["techCode"].as_str()),
+        (Some("true"), Some("GroundFailure"))
+    );
+    let cleared = &tail[4].1["eventData"][0];
+    assert_eq!(
+        (
+            cleared["actualValue"].as_str(),
+            cleared["cleared"].as_bool()
+        ),
+        (Some("false"), Some(true))
+    );
+    assert_ne!(raised["eventId"], cleared["eventId"]);
+}
+
+#[test]
+fn on_16_the_cause_travels_in_the_status_itself() {
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V16);
+    let now = p.clock.now();
+    let fault = Fault {
+        code: FaultCode::OtherError,
+        info: Some("phase fault".into()),
+        vendor_error_code: Some("PHASE_FAULT".into()),
+    };
+    p.station
+        .handle_connector_status(now, 1, ConnectorStatus::Faulted(fault))
+        .unwrap();
+    p.exchange();
+    assert_eq!(p.count("NotifyEvent"), 0);
+    let last = &p.calls.last().unwrap().2;
+    assert_eq!(
+        (last["errorCode"].as_str(), last["vendorErrorCode"].as_str()),
+        (Some("OtherError"), Some("PHASE_FAULT"))
+    );
+}
