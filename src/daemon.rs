@@ -75,6 +75,7 @@ impl Wiring {
             Arc::new(SystemClock),
             Box::new(|| uuid::Uuid::new_v4().to_string()),
             initial,
+            crate::station::Restorable::default(),
         );
         Ok(Self { station, tls, plan })
     }
@@ -100,12 +101,32 @@ impl Wiring {
     }
 }
 
-/// Logs what the core reports.
-struct LogObserver;
+/// How the daemon ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// SIGTERM/SIGINT.
+    Shutdown,
+    /// The CSMS asked for a Reset: the process exits so that systemd starts it afresh.
+    Reset,
+}
 
-impl Observer for LogObserver {
+/// Logs what the core reports and notices a due Reset.
+#[derive(Default)]
+struct DaemonObserver {
+    reset_due: bool,
+}
+
+impl Observer for DaemonObserver {
     fn on_event(&mut self, _now: Instant, _station: &mut Station, event: &Event) -> Control {
-        let Event::CallFinished(record) = event;
+        let record = match event {
+            Event::CallFinished(record) => record,
+            Event::StateChanged => return Control::Continue,
+            Event::ResetDue => {
+                tracing::info!("the CSMS asked for a reset: closing the connection and restarting");
+                self.reset_due = true;
+                return Control::Finish;
+            }
+        };
         match &record.outcome {
             CallOutcome::Result(_) => {
                 tracing::debug!(action = record.request.action(), message_id = %record.unique_id, "answered")
@@ -162,8 +183,8 @@ async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// Runs until shutdown. Returns once the WebSocket (if any) is closed with 1000.
-pub async fn run(config: &Config, source: Box<dyn StatusSource>) -> Result<(), DaemonError> {
+/// Runs until shutdown or a CSMS Reset. Returns once the WebSocket (if any) is closed with 1000.
+pub async fn run(config: &Config, source: Box<dyn StatusSource>) -> Result<Stopped, DaemonError> {
     let Wiring {
         mut station,
         tls,
@@ -194,13 +215,13 @@ pub async fn run(config: &Config, source: Box<dyn StatusSource>) -> Result<(), D
             tracing::info!("{}", attempt.reason);
         }
         if *shutdown.borrow() {
-            return Ok(());
+            return Ok(Stopped::Shutdown);
         }
 
         let request = Wiring::request(config, &tls, &attempt.url, &attempt.offer);
         let dialed = tokio::select! {
             dialed = link::dial(&request) => dialed,
-            _ = shutdown.changed() => return Ok(()),
+            _ = shutdown.changed() => return Ok(Stopped::Shutdown),
         };
         let random: f64 = rand::random();
         match dialed {
@@ -208,19 +229,21 @@ pub async fn run(config: &Config, source: Box<dyn StatusSource>) -> Result<(), D
                 tracing::info!(version = %version, "connected");
                 plan.record_connected(Instant::now(), version);
                 station.handle_connected(Instant::now(), version);
+                let mut observer = DaemonObserver::default();
                 let end = session::run(
                     ws,
                     &mut station,
                     keep_alive,
                     &mut updates,
                     &mut shutdown,
-                    &mut LogObserver,
+                    &mut observer,
                 )
                 .await;
                 station.handle_disconnected(Instant::now());
                 plan.record_disconnected(Instant::now(), random);
                 match end {
-                    SessionEnd::Shutdown | SessionEnd::Finished => return Ok(()),
+                    SessionEnd::Finished if observer.reset_due => return Ok(Stopped::Reset),
+                    SessionEnd::Shutdown | SessionEnd::Finished => return Ok(Stopped::Shutdown),
                     other => tracing::warn!(reason = ?other, "connection lost"),
                 }
             }

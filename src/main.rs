@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use ocpp_station::cli::{Cli, Command};
 use ocpp_station::config;
+use ocpp_station::daemon::Stopped;
 use ocpp_station::esp32::port::ControllerSource;
 use ocpp_station::once::{self, OnceReport};
 use ocpp_station::status_source::{NoController, StatusSource};
@@ -14,6 +15,9 @@ use tracing_subscriber::EnvFilter;
 
 /// Exit code when the daemon cannot start (bad configuration, unusable TLS files).
 const EXIT_DAEMON_CONFIG: u8 = 2;
+
+/// Exit code after a CSMS Reset: systemd (Restart=always) starts the station afresh.
+const EXIT_RESET: u8 = 10;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -93,7 +97,8 @@ fn main() -> ExitCode {
         return ExitCode::from(report.exit_code as u8);
     }
     match runtime.block_on(ocpp_station::daemon::run(&config, source).instrument(span)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Stopped::Shutdown) => ExitCode::SUCCESS,
+        Ok(Stopped::Reset) => ExitCode::from(EXIT_RESET),
         Err(error) => {
             tracing::error!("{error}");
             ExitCode::from(EXIT_DAEMON_CONFIG)

@@ -186,7 +186,10 @@ struct OnceObserver<'a> {
 
 impl Observer for OnceObserver<'_> {
     fn on_event(&mut self, _now: Instant, _station: &mut Station, event: &Event) -> Control {
-        let Event::CallFinished(record) = event;
+        let Event::CallFinished(record) = event else {
+            // A CSMS Reset or a persisted change does not concern a one-shot run.
+            return Control::Continue;
+        };
         let mut message = MessageReport {
             action: record.request.action(),
             unique_id: record.unique_id.clone(),

@@ -91,6 +91,7 @@ mod tests {
     }
 }
 
+pub mod csms_request;
 pub mod v16;
 pub mod v201;
 
@@ -161,6 +162,25 @@ pub enum BootReason {
     RemoteReset,
 }
 
+/// The security events the station reports (2.0.1 SecurityEventNotification `type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecurityEventKind {
+    /// A normal start.
+    StartupOfTheDevice,
+    /// A start after a Reset.
+    ResetOrReboot,
+}
+
+impl SecurityEventKind {
+    /// The `type` value on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            SecurityEventKind::StartupOfTheDevice => "StartupOfTheDevice",
+            SecurityEventKind::ResetOrReboot => "ResetOrReboot",
+        }
+    }
+}
+
 /// A CALL the station sends, version-neutral.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
@@ -175,8 +195,8 @@ pub enum Request {
     },
     /// Heartbeat.
     Heartbeat,
-    /// SecurityEventNotification StartupOfTheDevice (2.0.1).
-    StartupSecurityEvent,
+    /// SecurityEventNotification announcing this start (2.0.1).
+    SecurityEvent(SecurityEventKind),
     /// NotifyEvent on the connector's `Problem` variable (2.0.1): StatusNotification carries no
     /// cause there, so the cause of a fault travels with this, raised and cleared.
     ConnectorProblem {
@@ -198,7 +218,7 @@ impl Request {
             Request::Boot(_) => "BootNotification",
             Request::Status { .. } => "StatusNotification",
             Request::Heartbeat => "Heartbeat",
-            Request::StartupSecurityEvent => "SecurityEventNotification",
+            Request::SecurityEvent(_) => "SecurityEventNotification",
             Request::ConnectorProblem { .. } => "NotifyEvent",
         }
     }

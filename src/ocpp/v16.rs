@@ -56,7 +56,7 @@ pub fn encode(
         }
         Request::Heartbeat => Ok(json!({})),
         // 1.6 carries the fault's cause in StatusNotification itself.
-        Request::StartupSecurityEvent | Request::ConnectorProblem { .. } => return None,
+        Request::SecurityEvent(_) | Request::ConnectorProblem { .. } => return None,
     })
 }
 
@@ -214,7 +214,11 @@ mod tests {
 
     #[test]
     fn no_security_event_in_16() {
-        assert!(encode(&Request::StartupSecurityEvent, &boot_info(), now()).is_none());
+        assert!(encode(
+            &Request::SecurityEvent(crate::ocpp::SecurityEventKind::StartupOfTheDevice),
+            &boot_info(),
+            now()
+        ).is_none());
     }
 
     #[test]

@@ -49,8 +49,8 @@ pub fn encode(request: &Request, boot: &BootInfo, now: DateTime<Utc>) -> serde_j
             })
         }
         Request::Heartbeat => Ok(json!({})),
-        Request::StartupSecurityEvent => serde_json::to_value(SecurityEventNotificationRequest {
-            kind: "StartupOfTheDevice".into(),
+        Request::SecurityEvent(kind) => serde_json::to_value(SecurityEventNotificationRequest {
+            kind: kind.name().into(),
             timestamp: now,
             tech_info: None,
         }),
@@ -223,7 +223,11 @@ mod tests {
 
     #[test]
     fn security_event_is_startup() {
-        let v = encode(&Request::StartupSecurityEvent, &boot_info(), now()).unwrap();
+        let v = encode(
+            &Request::SecurityEvent(crate::ocpp::SecurityEventKind::StartupOfTheDevice),
+            &boot_info(),
+            now(),
+        ).unwrap();
         assert_eq!(
             v,
             json!({"type":"StartupOfTheDevice","timestamp":"2026-11-22T08:00:00.123Z"})

@@ -10,6 +10,8 @@
 //! Drain after every `handle_*` call; `handle_timeout` may be called early or twice, it only acts
 //! on what is due.
 
+mod availability;
+mod operations;
 mod registration;
 
 #[cfg(test)]
@@ -25,10 +27,12 @@ use serde_json::Value;
 use crate::clock::{WallClock, format_timestamp};
 use crate::config::BootInfo;
 use crate::ocpp::{
-    self, ActionKind, BootReason, ConnectorStatus, OcppVersion, RegistrationStatus, Reply, Request,
+    self, BootReason, ConnectorStatus, OcppVersion, RegistrationStatus, Reply, Request,
+    SecurityEventKind,
 };
-use crate::rpc::{self, ErrorCode, Frame};
+use crate::rpc::{self, Frame};
 
+pub use availability::Availability;
 pub use registration::Registration;
 
 /// Used when the CSMS answers Boot with `interval = 0` (or not at all): long enough not to
@@ -94,6 +98,31 @@ pub enum CallOutcome {
 pub enum Event {
     /// A CALL of the station's finished.
     CallFinished(CallRecord),
+    /// Something that must survive a restart changed: save [`Station::restorable`].
+    StateChanged,
+    /// The CSMS's Reset is due now: send what is queued, close the link, restart the process.
+    ResetDue,
+}
+
+/// What the station restores from disk at start and hands back for saving.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restorable {
+    /// The station as a whole is in service (ChangeAvailability without EVSE / connector 0).
+    pub station_operative: bool,
+    /// Connectors the operator took out of service.
+    pub inoperative: std::collections::BTreeSet<u32>,
+    /// A CSMS Reset is under way: the next Boot says RemoteReset.
+    pub reset_requested: bool,
+}
+
+impl Default for Restorable {
+    fn default() -> Self {
+        Self {
+            station_operative: true,
+            inoperative: Default::default(),
+            reset_requested: false,
+        }
+    }
 }
 
 /// The caller passed something the core cannot use (a bug in the shell, not in the CSMS).
@@ -142,7 +171,13 @@ pub struct Station {
     heartbeat_interval: Duration,
     /// Index = connector id; index 0 is the station as a whole (reported in 1.6 only).
     connectors: Vec<ConnectorSlot>,
+    availability: Availability,
+    /// A Reset: `Some(false)` waits for the connectors to be idle, `Some(true)` is due.
+    reset: Option<bool>,
+    /// The station's own CALLs, sent once registration allows.
     queue: VecDeque<Request>,
+    /// CALLs the CSMS asked for (TriggerMessage, reports): allowed while Pending too.
+    triggered: VecDeque<Request>,
     outstanding: Option<Outstanding>,
     last_traffic: Option<Instant>,
     transmit: VecDeque<String>,
@@ -159,6 +194,7 @@ impl Station {
         clock: Arc<dyn WallClock>,
         next_id: Box<dyn FnMut() -> String + Send>,
         initial: ConnectorStatus,
+        restored: Restorable,
     ) -> Self {
         let slot = ConnectorSlot {
             current: initial,
@@ -168,7 +204,7 @@ impl Station {
         let heartbeat_interval = settings.heartbeat_override.unwrap_or(DEFAULT_HEARTBEAT);
         // Event ids must not repeat across restarts either: start from the clock.
         let next_event_id = (clock.now_utc().timestamp() % 1_000_000_000) as i32;
-        let mut station = Self {
+        Self {
             settings,
             clock,
             next_id,
@@ -177,15 +213,16 @@ impl Station {
             startup_reported: false,
             heartbeat_interval,
             connectors,
+            availability: Availability::new(restored.station_operative, restored.inoperative),
+            reset: None,
             queue: VecDeque::new(),
+            triggered: VecDeque::new(),
             outstanding: None,
             last_traffic: None,
             transmit: VecDeque::new(),
             events: VecDeque::new(),
             next_event_id,
-        };
-        station.refresh_station_status();
-        station
+        }
     }
 
     // ----- inputs -------------------------------------------------------------------------
@@ -200,6 +237,7 @@ impl Station {
         self.last_traffic = Some(now);
         self.outstanding = None;
         self.queue.clear();
+        self.triggered.clear();
 
         let must_boot = !self.registration.ever_accepted() || self.settings.boot_on_reconnect;
         if must_boot {
@@ -223,6 +261,7 @@ impl Station {
         }
         self.outstanding = None;
         self.queue.clear();
+        self.triggered.clear();
         self.last_traffic = None;
     }
 
@@ -238,7 +277,7 @@ impl Station {
                 action,
                 payload,
             }) => {
-                let reply = self.answer(version, &action, &payload);
+                let reply = self.answer(now, version, &action, &payload);
                 let frame = match reply {
                     Reply::Result(payload) => rpc::call_result(&id, &payload),
                     Reply::Error(code, description) => {
@@ -301,12 +340,25 @@ impl Station {
         if connector == 0 || connector > self.settings.connectors {
             return Err(UsageError::NoSuchConnector(connector));
         }
-        let slot = &mut self.connectors[connector as usize];
+        let Some(slot) = self.connectors.get_mut(connector as usize) else {
+            return Err(UsageError::NoSuchConnector(connector));
+        };
         if slot.current == status {
             return Ok(());
         }
         slot.current = status;
-        self.refresh_station_status();
+        // A session ending may release a scheduled availability change or reset.
+        let connectors = self.settings.connectors;
+        let changed = {
+            let slots = &self.connectors;
+            self.availability.apply_due(connectors, |c| {
+                slots.get(c as usize).is_some_and(|s| in_use(&s.current))
+            })
+        };
+        if changed {
+            self.events.push_back(Event::StateChanged);
+        }
+        self.check_scheduled_reset();
         if self.is_online() && self.registration.is_accepted() {
             self.queue_owed(false);
             self.pump(now);
@@ -356,7 +408,7 @@ impl Station {
 
     /// No CALL outstanding and none waiting to be sent.
     pub fn is_idle(&self) -> bool {
-        self.outstanding.is_none() && self.queue.is_empty()
+        self.outstanding.is_none() && self.queue.is_empty() && self.triggered.is_empty()
     }
 
     /// The heartbeat interval in force.
@@ -364,9 +416,19 @@ impl Station {
         self.heartbeat_interval
     }
 
-    /// The status currently known for `connector` (0 = the station).
-    pub fn connector_status(&self, connector: u32) -> Option<&ConnectorStatus> {
-        self.connectors.get(connector as usize).map(|s| &s.current)
+    /// The status the CSMS is told for `connector` (0 = the station): the controller's, unless
+    /// the operator made it Unavailable.
+    pub fn connector_status(&self, connector: u32) -> Option<ConnectorStatus> {
+        ((connector as usize) < self.connectors.len()).then(|| self.effective(connector))
+    }
+
+    /// What must survive a restart.
+    pub fn restorable(&self) -> Restorable {
+        Restorable {
+            station_operative: self.availability.station_operative(),
+            inoperative: self.availability.inoperative().clone(),
+            reset_requested: self.reset.is_some(),
+        }
     }
 
     // ----- internals ----------------------------------------------------------------------
@@ -401,24 +463,24 @@ impl Station {
             OcppVersion::V201 => 1,
         };
         for connector in first..self.connectors.len() as u32 {
-            let slot = &self.connectors[connector as usize];
-            let owed = report_all || slot.reported.as_ref() != Some(&slot.current);
+            let status = self.effective(connector);
+            let reported = self
+                .connectors
+                .get(connector as usize)
+                .and_then(|s| s.reported.as_ref());
+            let owed = report_all || reported != Some(&status);
             let queued = self
                 .queue
                 .iter()
                 .any(|r| matches!(r, Request::Status { connector: c, .. } if *c == connector));
             if owed && !queued {
-                self.queue.push_back(Request::Status {
-                    connector,
-                    status: slot.current.clone(),
-                });
+                self.queue.push_back(Request::Status { connector, status });
             }
         }
-        if version == OcppVersion::V201
-            && !self.startup_reported
-            && !self.queue.contains(&Request::StartupSecurityEvent)
+        let startup = Request::SecurityEvent(self.startup_event());
+        if version == OcppVersion::V201 && !self.startup_reported && !self.queue.contains(&startup)
         {
-            self.queue.push_back(Request::StartupSecurityEvent);
+            self.queue.push_back(startup);
         }
     }
 
@@ -428,24 +490,25 @@ impl Station {
             return;
         };
         while self.outstanding.is_none() {
-            let Some(front) = self.queue.front() else {
+            // Boot first; then what the CSMS asked for (allowed while Pending, B02.FR.02); then
+            // the station's own messages, only once Accepted.
+            let boot_next = matches!(self.queue.front(), Some(Request::Boot(_)));
+            let rejected = self.registration.status() == Some(RegistrationStatus::Rejected);
+            let next = if boot_next {
+                self.queue.pop_front()
+            } else if !self.triggered.is_empty() && !rejected {
+                self.triggered.pop_front()
+            } else if self.registration.is_accepted() {
+                self.queue.pop_front()
+            } else {
+                None
+            };
+            let Some(mut request) = next else {
                 return;
             };
-            let allowed = match front {
-                Request::Boot(_) => true,
-                _ => self.registration.is_accepted(),
-            };
-            if !allowed {
-                return;
-            }
-            let Some(mut request) = self.queue.pop_front() else {
-                return;
-            };
-            // A status waiting in the queue is sent as it is now, not as it was when queued.
-            if let Request::Status { connector, status } = &mut request
-                && let Some(slot) = self.connectors.get(*connector as usize)
-            {
-                *status = slot.current.clone();
+            // A status waiting in a queue is sent as it is now, not as it was when queued.
+            if let Request::Status { connector, status } = &mut request {
+                *status = self.effective(*connector);
             }
             let now_utc = self.clock.now_utc();
             let payload = match version {
@@ -527,7 +590,7 @@ impl Station {
                     slot.reported = Some(status.clone());
                 }
             }
-            (Request::StartupSecurityEvent, CallOutcome::Result(_)) => self.startup_reported = true,
+            (Request::SecurityEvent(_), CallOutcome::Result(_)) => self.startup_reported = true,
             (Request::Heartbeat, CallOutcome::Result(payload)) => {
                 self.check_clock(ocpp::read_current_time(payload));
             }
@@ -572,56 +635,50 @@ impl Station {
         }
     }
 
-    /// How the station answers a CALL from the CSMS (B02/B03 rules first).
-    fn answer(&self, version: OcppVersion, action: &str, _payload: &Value) -> Reply {
-        let kind = match version {
-            OcppVersion::V201 => ocpp::v201::action_kind(action),
-            OcppVersion::V16 => ocpp::v16::action_kind(action),
-        };
-        if self.registration.status() == Some(RegistrationStatus::Rejected) {
-            return Reply::Error(
-                ErrorCode::SecurityError,
-                "the station is not registered (Boot Rejected)".into(),
-            );
+    /// The status the CSMS must see for `connector`: the operator's Unavailable wins; connector
+    /// 0 (1.6) stands for the station: Unavailable when no connector can be used.
+    fn effective(&self, connector: u32) -> ConnectorStatus {
+        if connector == 0 {
+            let usable = (1..self.connectors.len() as u32)
+                .any(|c| self.effective(c) != ConnectorStatus::Unavailable);
+            return if self.availability.station_operative() && usable {
+                ConnectorStatus::Available
+            } else {
+                ConnectorStatus::Unavailable
+            };
         }
-        if kind == ActionKind::Unknown {
-            return Reply::Error(
-                ErrorCode::NotImplemented,
-                format!("'{action}' is not an OCPP {version} action"),
-            );
+        if self.availability.is_unavailable(connector) {
+            return ConnectorStatus::Unavailable;
         }
-        if self.registration.is_accepted() {
-            return Reply::Error(
-                ErrorCode::NotSupported,
-                format!("'{action}' is not supported by this station"),
-            );
-        }
-        match kind {
-            ActionKind::RemoteStartStop => Reply::Result(match version {
-                OcppVersion::V201 => ocpp::v201::remote_start_stop_refusal(),
-                OcppVersion::V16 => ocpp::v16::remote_start_stop_refusal(),
-            }),
-            ActionKind::AllowedWhilePending => Reply::Error(
-                ErrorCode::NotSupported,
-                format!("'{action}' is not supported by this station"),
-            ),
-            ActionKind::Unsupported | ActionKind::Unknown => Reply::Error(
-                ErrorCode::SecurityError,
-                "the station is not registered yet (Boot Pending)".into(),
-            ),
+        self.connectors
+            .get(connector as usize)
+            .map_or(ConnectorStatus::Unavailable, |s| s.current.clone())
+    }
+
+    /// The 2.0.1 security event that announces this start.
+    fn startup_event(&self) -> SecurityEventKind {
+        match self.settings.boot_reason {
+            BootReason::RemoteReset => SecurityEventKind::ResetOrReboot,
+            BootReason::PowerUp => SecurityEventKind::StartupOfTheDevice,
         }
     }
 
-    /// Connector 0 (1.6) stands for the station: Unavailable when no connector can be used.
-    fn refresh_station_status(&mut self) {
-        let all_unavailable = self.connectors[1..]
+    /// A Reset waiting for idle connectors becomes due once none is in use.
+    fn check_scheduled_reset(&mut self) {
+        if self.reset == Some(false) && !self.any_in_use(None) {
+            self.reset = Some(true);
+            self.events.push_back(Event::ResetDue);
+        }
+    }
+
+    /// A session runs on `target` (`None`: on any connector).
+    fn any_in_use(&self, target: Option<u32>) -> bool {
+        self.connectors
             .iter()
-            .all(|s| s.current == ConnectorStatus::Unavailable);
-        self.connectors[0].current = if all_unavailable {
-            ConnectorStatus::Unavailable
-        } else {
-            ConnectorStatus::Available
-        };
+            .enumerate()
+            .skip(1)
+            .filter(|(c, _)| target.is_none_or(|t| *c == t as usize))
+            .any(|(_, s)| in_use(&s.current))
     }
 
     fn check_clock(&self, csms_time: Option<DateTime<Utc>>) {
@@ -645,4 +702,16 @@ impl Station {
             outcome,
         }));
     }
+}
+
+/// A session runs: a cable or EV is there, energy flows or has just flowed.
+fn in_use(status: &ConnectorStatus) -> bool {
+    matches!(
+        status,
+        ConnectorStatus::Preparing
+            | ConnectorStatus::Charging
+            | ConnectorStatus::SuspendedEv
+            | ConnectorStatus::SuspendedEvse
+            | ConnectorStatus::Finishing
+    )
 }

@@ -102,6 +102,7 @@ impl Pair {
                 format!("id-{n}")
             }),
             ConnectorStatus::Unavailable,
+            Restorable::default(),
         );
         Self {
             clock,
@@ -752,4 +753,219 @@ fn on_16_the_cause_travels_in_the_status_itself() {
         (last["errorCode"].as_str(), last["vendorErrorCode"].as_str()),
         (Some("OtherError"), Some("PHASE_FAULT"))
     );
+}
+
+fn pending_forever() -> Answer {
+    boot_script(vec![
+        json!({"status":"Pending","interval":300,"currentTime":"2026-11-22T08:00:00Z"}),
+    ])
+}
+
+#[test]
+fn a_triggered_message_goes_out_after_the_answer_even_while_pending() {
+    let mut p = Pair::new(settings(), pending_forever());
+    p.connect(OcppVersion::V201);
+    let before = p.calls.len();
+    let r = p.csms_sends(r#"[2,"t1","TriggerMessage",{"requestedMessage":"Heartbeat"}]"#);
+    assert_eq!(r, [json!([3, "t1", {"status":"Accepted"}])]);
+    assert_eq!(p.actions()[before..], ["Heartbeat"]);
+    // Answered first: the CALLRESULT was in the transmit queue before the triggered CALL.
+    let r = p.csms_sends(
+        r#"[2,"t2","TriggerMessage",{"requestedMessage":"StatusNotification","evse":{"id":2}}]"#,
+    );
+    assert_eq!(r[0][2]["status"], "Accepted");
+    assert_eq!(p.calls.last().unwrap().2["evseId"], 2);
+    assert_eq!(p.station.registration(), Some(RegistrationStatus::Pending));
+}
+
+#[test]
+fn trigger_boot_is_refused_once_registered_on_201_but_not_on_16() {
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V201);
+    let r = p.csms_sends(r#"[2,"t","TriggerMessage",{"requestedMessage":"BootNotification"}]"#);
+    assert_eq!(r[0][2]["status"], "Rejected");
+    assert_eq!(p.count("BootNotification"), 1);
+
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V16);
+    let r = p.csms_sends(r#"[2,"t","TriggerMessage",{"requestedMessage":"BootNotification"}]"#);
+    assert_eq!(r[0][2]["status"], "Accepted");
+    assert_eq!(p.count("BootNotification"), 2);
+}
+
+#[test]
+fn trigger_status_for_all_one_or_a_missing_connector() {
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V16);
+    let before = p.count("StatusNotification");
+    p.csms_sends(r#"[2,"t","TriggerMessage",{"requestedMessage":"StatusNotification"}]"#);
+    assert_eq!(
+        p.count("StatusNotification") - before,
+        3,
+        "connectors 0, 1 and 2"
+    );
+    let r = p.csms_sends(
+        r#"[2,"t","TriggerMessage",{"requestedMessage":"StatusNotification","connectorId":9}]"#,
+    );
+    assert_eq!(r[0][2]["status"], "Rejected");
+    let r = p.csms_sends(r#"[2,"t","TriggerMessage",{"requestedMessage":"MeterValues"}]"#);
+    assert_eq!(r[0][2]["status"], "NotImplemented");
+}
+
+#[test]
+fn inoperative_overrides_the_controller_and_operative_restores_it() {
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V201);
+    let now = p.clock.now();
+    p.station
+        .handle_connector_status(now, 1, ConnectorStatus::Available)
+        .unwrap();
+    p.exchange();
+    let r = p.csms_sends(
+        r#"[2,"a","ChangeAvailability",{"operationalStatus":"Inoperative","evse":{"id":1}}]"#,
+    );
+    assert_eq!(r[0][2]["status"], "Accepted");
+    assert!(p.events.contains(&Event::StateChanged));
+    assert_eq!(p.calls.last().unwrap().2["connectorStatus"], "Unavailable");
+    // The controller's news does not undo the operator's decision.
+    p.station
+        .handle_connector_status(now, 1, ConnectorStatus::Preparing)
+        .unwrap();
+    p.exchange();
+    assert_eq!(p.calls.last().unwrap().2["connectorStatus"], "Unavailable");
+    assert_eq!(
+        p.station
+            .restorable()
+            .inoperative
+            .into_iter()
+            .collect::<Vec<_>>(),
+        [1]
+    );
+    p.csms_sends(
+        r#"[2,"b","ChangeAvailability",{"operationalStatus":"Operative","evse":{"id":1}}]"#,
+    );
+    assert_eq!(p.calls.last().unwrap().2["connectorStatus"], "Occupied");
+}
+
+#[test]
+fn inoperative_during_a_session_is_scheduled_until_it_ends() {
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V16);
+    let now = p.clock.now();
+    p.station
+        .handle_connector_status(now, 1, ConnectorStatus::Charging)
+        .unwrap();
+    p.exchange();
+    let r = p.csms_sends(r#"[2,"a","ChangeAvailability",{"connectorId":0,"type":"Inoperative"}]"#);
+    assert_eq!(r[0][2]["status"], "Scheduled");
+    assert_eq!(p.calls.last().unwrap().2["status"], "Charging");
+    p.station
+        .handle_connector_status(now, 1, ConnectorStatus::Available)
+        .unwrap();
+    p.exchange();
+    let last: Vec<(u64, &str)> = p
+        .calls
+        .iter()
+        .rev()
+        .take(2)
+        .map(|c| {
+            (
+                c.2["connectorId"].as_u64().unwrap(),
+                c.2["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        last.contains(&(1, "Unavailable")) && last.contains(&(0, "Unavailable")),
+        "{last:?}"
+    );
+    assert!(!p.station.restorable().station_operative);
+}
+
+#[test]
+fn a_restored_unavailable_connector_is_reported_unavailable_after_boot() {
+    let clock = SimClock::new();
+    let mut restored = Restorable::default();
+    restored.inoperative.insert(2);
+    let mut station = Station::new(
+        settings(),
+        Arc::new(clock.clone()),
+        Box::new(|| "x".into()),
+        ConnectorStatus::Available,
+        restored,
+    );
+    assert_eq!(
+        station.connector_status(2),
+        Some(ConnectorStatus::Unavailable)
+    );
+    assert_eq!(
+        station.connector_status(1),
+        Some(ConnectorStatus::Available)
+    );
+    station.handle_connected(clock.now(), OcppVersion::V201);
+    assert!(station.poll_transmit().is_some());
+}
+
+#[test]
+fn reset_immediate_is_due_at_once_and_on_idle_waits_for_the_session() {
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V201);
+    let r = p.csms_sends(r#"[2,"r","Reset",{"type":"Immediate"}]"#);
+    assert_eq!(r[0][2]["status"], "Accepted");
+    assert!(p.events.contains(&Event::ResetDue));
+    assert!(p.station.restorable().reset_requested);
+
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V201);
+    let now = p.clock.now();
+    p.station
+        .handle_connector_status(now, 2, ConnectorStatus::Charging)
+        .unwrap();
+    p.exchange();
+    let r = p.csms_sends(r#"[2,"r","Reset",{"type":"OnIdle"}]"#);
+    assert_eq!(r[0][2]["status"], "Scheduled");
+    assert!(!p.events.contains(&Event::ResetDue));
+    p.station
+        .handle_connector_status(now, 2, ConnectorStatus::Available)
+        .unwrap();
+    p.exchange();
+    assert!(p.events.contains(&Event::ResetDue));
+    let r = p.csms_sends(r#"[2,"r2","Reset",{"type":"Immediate","evseId":1}]"#);
+    assert_eq!(r[0][2]["status"], "Rejected");
+}
+
+#[test]
+fn after_a_remote_reset_the_boot_and_security_event_say_so() {
+    let mut s = settings();
+    s.boot_reason = BootReason::RemoteReset;
+    let mut p = Pair::new(s, accept_all(300));
+    p.connect(OcppVersion::V201);
+    assert_eq!(p.calls[0].2["reason"], "RemoteReset");
+    let event = p
+        .calls
+        .iter()
+        .find(|c| c.1 == "SecurityEventNotification")
+        .unwrap();
+    assert_eq!(event.2["type"], "ResetOrReboot");
+}
+
+#[test]
+fn unlock_and_data_transfer_get_honest_answers() {
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V201);
+    let r = p.csms_sends(r#"[2,"u","UnlockConnector",{"evseId":1,"connectorId":1}]"#);
+    assert_eq!(r[0][2]["status"], "UnlockFailed");
+    let r = p.csms_sends(r#"[2,"u","UnlockConnector",{"evseId":7,"connectorId":1}]"#);
+    assert_eq!(r[0][2]["status"], "UnknownConnector");
+    let r = p.csms_sends(r#"[2,"d","DataTransfer",{"vendorId":"com.example"}]"#);
+    assert_eq!(r[0][2]["status"], "UnknownVendorId");
+    let r = p.csms_sends(r#"[2,"d","DataTransfer",{"vendorId":"ocpp-station","messageId":"x"}]"#);
+    assert_eq!(r[0][2]["status"], "UnknownMessageId");
+
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V16);
+    let r = p.csms_sends(r#"[2,"u","UnlockConnector",{"connectorId":1}]"#);
+    assert_eq!(r[0][2]["status"], "NotSupported");
+    let r = p.csms_sends(r#"[2,"x","ChangeAvailability",{"type":"Inoperative"}]"#);
+    assert_eq!(r[0][2], "FormationViolation");
 }

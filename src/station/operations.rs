@@ -1,0 +1,185 @@
+//! The station's answers to the CSMS's CALLs, after the registration rules (B02/B03).
+//!
+//! Every answer is decided here and goes out at once; anything the answer promises (a
+//! triggered message, a report, a reset) is queued behind it, so the CSMS always sees the
+//! CALLRESULT first (F06.FR.04).
+
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use super::{Event, Station};
+use crate::ocpp::csms_request::{self, CsmsRequest, TriggerTarget};
+use crate::ocpp::{OcppVersion, RegistrationStatus, Reply, Request};
+use crate::rpc::ErrorCode;
+
+/// The vendorId of this station's own DataTransfer messages.
+pub const VENDOR_ID: &str = "ocpp-station";
+
+impl Station {
+    /// How the station answers a CALL from the CSMS.
+    pub(super) fn answer(
+        &mut self,
+        now: Instant,
+        version: OcppVersion,
+        action: &str,
+        payload: &Value,
+    ) -> Reply {
+        if self.registration.status() == Some(RegistrationStatus::Rejected) {
+            return Reply::Error(
+                ErrorCode::SecurityError,
+                "the station is not registered (Boot Rejected)".into(),
+            );
+        }
+        let request = match csms_request::parse(version, action, payload) {
+            Ok(Some(request)) => request,
+            Ok(None) => {
+                return Reply::Error(
+                    ErrorCode::NotImplemented,
+                    format!("'{action}' is not an OCPP {version} action"),
+                );
+            }
+            Err(why) => return Reply::Error(ErrorCode::FormatViolation, why),
+        };
+        if !self.registration.is_accepted() {
+            match request {
+                // Configuration and triggers are how the CSMS finishes a Pending registration.
+                CsmsRequest::TriggerMessage(_)
+                | CsmsRequest::GetVariables(_)
+                | CsmsRequest::SetVariables(_)
+                | CsmsRequest::GetBaseReport { .. }
+                | CsmsRequest::GetConfiguration { .. }
+                | CsmsRequest::ChangeConfiguration { .. } => {}
+                CsmsRequest::RemoteStartStop => return status("Rejected"),
+                _ => {
+                    return Reply::Error(
+                        ErrorCode::SecurityError,
+                        "the station is not registered yet (Boot Pending)".into(),
+                    );
+                }
+            }
+        }
+        match request {
+            CsmsRequest::TriggerMessage(target) => self.trigger(now, version, target),
+            CsmsRequest::ChangeAvailability {
+                connector,
+                operative,
+            } => self.change_availability(connector, operative),
+            CsmsRequest::Reset { immediate, evse } => self.reset(immediate, evse),
+            CsmsRequest::UnlockConnector { connector } => self.unlock(version, connector),
+            CsmsRequest::DataTransfer { vendor_id, .. } => {
+                // No CSMS-initiated message of ours exists yet: say so precisely.
+                status(if vendor_id == VENDOR_ID {
+                    "UnknownMessageId"
+                } else {
+                    "UnknownVendorId"
+                })
+            }
+            CsmsRequest::GetVariables(_)
+            | CsmsRequest::SetVariables(_)
+            | CsmsRequest::GetBaseReport { .. }
+            | CsmsRequest::GetConfiguration { .. }
+            | CsmsRequest::ChangeConfiguration { .. }
+            | CsmsRequest::RemoteStartStop
+            | CsmsRequest::Unsupported => Reply::Error(
+                ErrorCode::NotSupported,
+                format!("'{action}' is not supported by this station"),
+            ),
+        }
+    }
+
+    fn trigger(&mut self, now: Instant, version: OcppVersion, target: TriggerTarget) -> Reply {
+        match target {
+            TriggerTarget::Boot => {
+                // 2.0.1 F06.FR.17: a registered station refuses to boot again on request.
+                if version == OcppVersion::V201 && self.registration.is_accepted() {
+                    return status("Rejected");
+                }
+                self.queue_boot(now);
+            }
+            TriggerTarget::Heartbeat => {
+                if !self.triggered.contains(&Request::Heartbeat) {
+                    self.triggered.push_back(Request::Heartbeat);
+                }
+            }
+            TriggerTarget::Status { connector } => {
+                let first = match version {
+                    OcppVersion::V16 => 0,
+                    OcppVersion::V201 => 1,
+                };
+                let last = self.settings.connectors;
+                let targets: Vec<u32> = match connector {
+                    None => (first..=last).collect(),
+                    Some(c) if (first..=last).contains(&c) => vec![c],
+                    Some(_) => return status("Rejected"),
+                };
+                for connector in targets {
+                    let status = self.effective(connector);
+                    self.triggered
+                        .push_back(Request::Status { connector, status });
+                }
+            }
+            TriggerTarget::Other => return status("NotImplemented"),
+        }
+        status("Accepted")
+    }
+
+    fn change_availability(&mut self, connector: Option<u32>, operative: bool) -> Reply {
+        let target = connector.filter(|c| *c != 0);
+        if target.is_some_and(|c| c > self.settings.connectors) {
+            return status("Rejected");
+        }
+        if self.availability.is(target, operative) {
+            return status("Accepted");
+        }
+        // Taking a connector out of service under a running session waits for it to end.
+        if !operative && self.any_in_use(target) {
+            self.availability.schedule(target, operative);
+            return status("Scheduled");
+        }
+        self.availability.apply(target, operative);
+        self.events.push_back(Event::StateChanged);
+        if self.is_online() && self.registration.is_accepted() {
+            self.queue_owed(false);
+        }
+        status("Accepted")
+    }
+
+    fn reset(&mut self, immediate: bool, evse: Option<u32>) -> Reply {
+        if evse.is_some() {
+            // One EVSE cannot be restarted on its own: the process serves them all.
+            return status("Rejected");
+        }
+        if !immediate && self.any_in_use(None) {
+            self.reset = Some(false);
+            self.events.push_back(Event::StateChanged);
+            return status("Scheduled");
+        }
+        self.reset = Some(true);
+        self.events.push_back(Event::StateChanged);
+        self.events.push_back(Event::ResetDue);
+        status("Accepted")
+    }
+
+    fn unlock(&self, version: OcppVersion, connector: u32) -> Reply {
+        match version {
+            // 1.6 has the honest answer.
+            OcppVersion::V16 => status("NotSupported"),
+            OcppVersion::V201 if connector == 0 || connector > self.settings.connectors => {
+                status("UnknownConnector")
+            }
+            // The cable lock has no release path the station can drive safely.
+            OcppVersion::V201 => Reply::Result(json!({
+                "status": "UnlockFailed",
+                "statusInfo": {
+                    "reasonCode": "NotSupported",
+                    "additionalInfo": "this charger has no remotely driven cable lock release"
+                }
+            })),
+        }
+    }
+}
+
+fn status(value: &str) -> Reply {
+    Reply::Result(json!({ "status": value }))
+}
