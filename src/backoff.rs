@@ -65,6 +65,14 @@ impl Backoff {
         wait
     }
 
+    /// New parameters (the CSMS changed them); the sequence starts over.
+    pub fn set_config(&mut self, config: BackoffConfig) {
+        if config != self.config {
+            self.config = config;
+            self.reset();
+        }
+    }
+
     /// Back to the first wait, after a successful connection.
     pub fn reset(&mut self) {
         self.previous = None;

@@ -107,6 +107,9 @@ pub struct Config {
     pub offline_threshold: Duration,
     /// `OCPP_ONCE_TIMEOUT_SECONDS`: overall deadline of `--once`.
     pub once_timeout: Duration,
+    /// `OCPP_STATE_DIR`: where the station keeps what must survive a restart (the CSMS's
+    /// configuration changes, availability); an absolute path.
+    pub state_dir: PathBuf,
     /// The charge controller; `None` when `ESP32_PORT` is not set (connectors Unavailable).
     pub controller: Option<ControllerConfig>,
     /// Things the operator should know that did not stop the load (a version switched because its
@@ -142,6 +145,7 @@ mod var {
     pub const BOOT_ON_RECONNECT: &str = "OCPP_BOOT_ON_RECONNECT";
     pub const OFFLINE_THRESHOLD_SECONDS: &str = "OCPP_OFFLINE_THRESHOLD_SECONDS";
     pub const ONCE_TIMEOUT_SECONDS: &str = "OCPP_ONCE_TIMEOUT_SECONDS";
+    pub const STATE_DIR: &str = "OCPP_STATE_DIR";
     pub const ESP32_PORT: &str = "ESP32_PORT";
     pub const ESP32_BAUDRATE: &str = "ESP32_BAUDRATE";
     pub const ESP32_STALE_SECONDS: &str = "ESP32_STALE_SECONDS";
@@ -176,6 +180,7 @@ pub const VARIABLES: &[&str] = &[
     var::BOOT_ON_RECONNECT,
     var::OFFLINE_THRESHOLD_SECONDS,
     var::ONCE_TIMEOUT_SECONDS,
+    var::STATE_DIR,
     var::ESP32_PORT,
     var::ESP32_BAUDRATE,
     var::ESP32_STALE_SECONDS,
@@ -196,6 +201,8 @@ const URL_VARIABLES: &[&str] = &[var::URL_201, var::URL_16];
 const DEFAULT_VENDOR: &str = "ocpp-station";
 /// Default `OCPP_MODEL` (fits chargePointModel, <= 20).
 const DEFAULT_MODEL: &str = "AC-Pi";
+/// Default `OCPP_STATE_DIR`.
+const DEFAULT_STATE_DIR: &str = "/var/lib/ocpp-station";
 /// The longest heartbeat interval or offline threshold accepted: one week.
 const MAX_WEEK_SECONDS: u64 = 86_400 * 7;
 
@@ -401,6 +408,7 @@ struct RawVars {
     boot_on_reconnect: Option<String>,
     offline_threshold_seconds: Option<String>,
     once_timeout_seconds: Option<String>,
+    state_dir: Option<String>,
 }
 
 /// The `ESP32_*` variables as text (prefix stripped, lower-cased).
@@ -718,6 +726,18 @@ fn validate(raw: RawVars, mut warnings: Vec<String>) -> Result<Config, ConfigErr
         1..=600,
         "seconds",
     )?;
+    // Absolute: the daemon's working directory is not something to depend on.
+    let state_dir = match raw.state_dir {
+        Some(dir) if dir.starts_with('/') => PathBuf::from(dir),
+        Some(dir) => {
+            return Err(invalid(
+                var::STATE_DIR,
+                &dir,
+                "an absolute directory path, e.g. /var/lib/ocpp-station",
+            ));
+        }
+        None => PathBuf::from(DEFAULT_STATE_DIR),
+    };
 
     Ok(Config {
         station_name,
@@ -739,6 +759,7 @@ fn validate(raw: RawVars, mut warnings: Vec<String>) -> Result<Config, ConfigErr
         boot_on_reconnect: boolean(var::BOOT_ON_RECONNECT, raw.boot_on_reconnect, false)?,
         offline_threshold: Duration::from_secs(offline_threshold),
         once_timeout: Duration::from_secs(once_timeout),
+        state_dir,
         controller: None,
         warnings,
     })
@@ -1064,6 +1085,7 @@ impl Config {
             format!("boot on reconnect:   {}", self.boot_on_reconnect),
             format!("offline threshold:   {}", seconds(self.offline_threshold)),
             format!("--once deadline:     {}", seconds(self.once_timeout)),
+            format!("state directory:     {}", self.state_dir.display()),
         ]);
         lines.push(match &self.controller {
             None => "charge controller:   none (ESP32_PORT not set: connectors Unavailable)".into(),
@@ -1176,6 +1198,7 @@ mod tests {
         assert!(!cfg.boot_on_reconnect);
         assert_eq!(cfg.offline_threshold, Duration::from_secs(600));
         assert_eq!(cfg.once_timeout, Duration::from_secs(30));
+        assert_eq!(cfg.state_dir, PathBuf::from("/var/lib/ocpp-station"));
         assert_eq!(cfg.warnings, Vec::<String>::new());
     }
 
@@ -1199,6 +1222,7 @@ mod tests {
             ("OCPP_BOOT_ON_RECONNECT", "ON"),
             ("OCPP_OFFLINE_THRESHOLD_SECONDS", "60"),
             ("OCPP_ONCE_TIMEOUT_SECONDS", "90"),
+            ("OCPP_STATE_DIR", "/data/ocpp"),
         ])
         .unwrap();
         assert_eq!(cfg.primary, OcppVersion::V16);
@@ -1222,6 +1246,7 @@ mod tests {
         assert!(cfg.boot_on_reconnect);
         assert_eq!(cfg.offline_threshold, Duration::from_secs(60));
         assert_eq!(cfg.once_timeout, Duration::from_secs(90));
+        assert_eq!(cfg.state_dir, PathBuf::from("/data/ocpp"));
     }
 
     #[test]
@@ -1956,6 +1981,7 @@ mod tests {
                 &r.boot_on_reconnect,
                 &r.offline_threshold_seconds,
                 &r.once_timeout_seconds,
+                &r.state_dir,
             ]
             .iter()
             .filter(|f| f.is_some())
@@ -2079,6 +2105,19 @@ mod tests {
         assert!(summary.contains("OCPP 1.6 -> wss://h/ocpp16/ORGE_AC_001"));
         assert!(!summary.contains("pw@"));
         assert!(summary.contains("warning: OCPP_16_URL contains user:password@"));
+    }
+
+    #[test]
+    fn the_state_directory_must_be_absolute() {
+        let cfg = with(&[("OCPP_STATE_DIR", "/srv/ocpp-state/")]).unwrap();
+        assert_eq!(cfg.state_dir, PathBuf::from("/srv/ocpp-state/"));
+        assert!(
+            cfg.summary()
+                .contains("state directory:     /srv/ocpp-state/")
+        );
+        for bad in ["state", "./state", "~/state"] {
+            assert_eq!(invalid_var(&[("OCPP_STATE_DIR", bad)]), "OCPP_STATE_DIR");
+        }
     }
 
     #[test]

@@ -17,15 +17,16 @@ use serde_json::Value;
 
 use crate::clock::{SystemClock, WallClock, format_timestamp};
 use crate::config::Config;
-use crate::daemon::{DaemonError, Wiring, shutdown_signal};
+use crate::daemon::shutdown_signal;
 use crate::esp32;
 use crate::esp32::port::{ControllerSnapshot, SnapshotHandle};
 use crate::link::{self};
 use crate::ocpp::{self, OcppVersion, RegistrationStatus, Request};
 use crate::redact;
-use crate::session::{self, Control, KeepAlive, Observer, SessionEnd};
+use crate::session::{self, Control, Observer, SessionEnd};
 use crate::station::{CallOutcome, Event, Station};
 use crate::status_source::StatusSource;
+use crate::wiring::{self, Wiring};
 
 /// Exit code: Boot Accepted, everything answered.
 pub const EXIT_OK: i32 = 0;
@@ -361,13 +362,16 @@ async fn drive(
     wait_for_controller: bool,
     report: &mut OnceReport,
 ) {
+    // --once reads the saved state (a password the CSMS set, availability) but never writes:
+    // a smoke test leaves the station as it found it.
     let Wiring {
         mut station,
         tls,
         mut plan,
+        ..
     } = match Wiring::new(config, source.initial_status()) {
         Ok(wiring) => wiring,
-        Err(error @ DaemonError::Tls(_)) | Err(error @ DaemonError::Plan(_)) => {
+        Err(error) => {
             report.set("config_error", Some(error.to_string()));
             return;
         }
@@ -407,7 +411,7 @@ async fn drive(
         tracing::info!("{}", attempt.reason);
 
         let started = Instant::now();
-        let request = Wiring::request(config, &tls, &attempt.url, &attempt.offer);
+        let request = wiring::dial_request(config, &tls, &station, &attempt.url, &attempt.offer);
         let dialed = link::dial(&request).await;
         let mut entry = AttemptReport {
             url: redact::url(&attempt.url),
@@ -443,18 +447,9 @@ async fn drive(
                     heartbeat_requested: false,
                     finished: false,
                 };
-                let keep_alive = KeepAlive {
-                    ping_interval: config.ping_interval,
-                };
-                let end = session::run(
-                    ws,
-                    &mut station,
-                    keep_alive,
-                    &mut updates,
-                    &mut shutdown,
-                    &mut observer,
-                )
-                .await;
+                let end =
+                    session::run(ws, &mut station, &mut updates, &mut shutdown, &mut observer)
+                        .await;
                 let finished = observer.finished;
                 match end {
                     SessionEnd::Finished => {}

@@ -23,22 +23,14 @@ use crate::status_source::ConnectorUpdate;
 /// How long to wait for the CSMS to acknowledge our close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
-/// Keep-alive settings.
-#[derive(Debug, Clone, Copy)]
-pub struct KeepAlive {
-    /// Send a ping this often; zero sends none (the CSMS's pings are still answered).
-    pub ping_interval: Duration,
-}
-
-impl KeepAlive {
-    /// No traffic at all for this long means the socket is half-open. With pings on, one missed
-    /// pong ends it; with pings off, twice the heartbeat interval plus a margin.
-    fn silence_limit(&self, heartbeat: Duration) -> Duration {
-        if self.ping_interval.is_zero() {
-            heartbeat * 2 + Duration::from_secs(30)
-        } else {
-            self.ping_interval * 2
-        }
+/// No traffic at all for this long means the socket is half-open. With pings on (every
+/// `ping_interval`), one missed pong ends it; with pings off, twice the heartbeat interval plus
+/// a margin, since the CSMS answers every Heartbeat.
+fn silence_limit(ping_interval: Duration, heartbeat: Duration) -> Duration {
+    if ping_interval.is_zero() {
+        heartbeat * 2 + Duration::from_secs(30)
+    } else {
+        ping_interval * 2
     }
 }
 
@@ -81,14 +73,14 @@ pub trait Observer {
 pub async fn run(
     mut ws: WsStream,
     station: &mut Station,
-    keep_alive: KeepAlive,
     updates: &mut mpsc::Receiver<ConnectorUpdate>,
     shutdown: &mut watch::Receiver<bool>,
     observer: &mut dyn Observer,
 ) -> SessionEnd {
     let mut last_received = Instant::now();
-    let mut next_ping =
-        (!keep_alive.ping_interval.is_zero()).then(|| Instant::now() + keep_alive.ping_interval);
+    // The interval is the station's (the CSMS may change it mid-session).
+    let mut ping_interval = station.ping_interval();
+    let mut next_ping = (!ping_interval.is_zero()).then(|| Instant::now() + ping_interval);
     let mut updates_open = true;
 
     loop {
@@ -118,8 +110,12 @@ pub async fn run(
             return SessionEnd::Shutdown;
         }
 
+        if station.ping_interval() != ping_interval {
+            ping_interval = station.ping_interval();
+            next_ping = (!ping_interval.is_zero()).then(|| Instant::now() + ping_interval);
+        }
         let silence_deadline =
-            last_received + keep_alive.silence_limit(station.heartbeat_interval());
+            last_received + silence_limit(ping_interval, station.heartbeat_interval());
         let core_deadline = station.poll_timeout();
         let wake = [Some(silence_deadline), core_deadline, next_ping]
             .into_iter()
@@ -169,7 +165,7 @@ pub async fn run(
                     return SessionEnd::HalfOpen;
                 }
                 if next_ping.is_some_and(|t| t <= now) {
-                    next_ping = Some(now + keep_alive.ping_interval);
+                    next_ping = Some(now + ping_interval);
                     if let Err(error) = ws.send(Message::Ping(Vec::new().into())).await {
                         return SessionEnd::Failed(error.to_string());
                     }

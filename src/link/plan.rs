@@ -211,6 +211,11 @@ impl DialPlan {
         Ok(plan)
     }
 
+    /// New RetryBackOff parameters (the CSMS changed them).
+    pub fn set_backoff(&mut self, config: BackoffConfig) {
+        self.backoff.set_config(config);
+    }
+
     /// The next dial to make. Asking again without recording an outcome gives the same attempt.
     pub fn next_attempt(&mut self, now: Instant) -> Attempt {
         let not_before = *self.not_before.get_or_insert(now);

@@ -197,6 +197,17 @@ pub enum Request {
     Heartbeat,
     /// SecurityEventNotification announcing this start (2.0.1).
     SecurityEvent(SecurityEventKind),
+    /// One part of a NotifyReport answering GetBaseReport (2.0.1).
+    NotifyReport {
+        /// The GetBaseReport's requestId.
+        request_id: i64,
+        /// Part number, from 0.
+        seq_no: u32,
+        /// More parts follow.
+        tbc: bool,
+        /// The reportData array.
+        data: Value,
+    },
     /// NotifyEvent on the connector's `Problem` variable (2.0.1): StatusNotification carries no
     /// cause there, so the cause of a fault travels with this, raised and cleared.
     ConnectorProblem {
@@ -220,6 +231,7 @@ impl Request {
             Request::Heartbeat => "Heartbeat",
             Request::SecurityEvent(_) => "SecurityEventNotification",
             Request::ConnectorProblem { .. } => "NotifyEvent",
+            Request::NotifyReport { .. } => "NotifyReport",
         }
     }
 }

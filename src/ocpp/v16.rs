@@ -56,7 +56,9 @@ pub fn encode(
         }
         Request::Heartbeat => Ok(json!({})),
         // 1.6 carries the fault's cause in StatusNotification itself.
-        Request::SecurityEvent(_) | Request::ConnectorProblem { .. } => return None,
+        Request::SecurityEvent(_)
+        | Request::ConnectorProblem { .. }
+        | Request::NotifyReport { .. } => return None,
     })
 }
 

@@ -54,6 +54,24 @@ pub fn encode(request: &Request, boot: &BootInfo, now: DateTime<Utc>) -> serde_j
             timestamp: now,
             tech_info: None,
         }),
+        Request::NotifyReport {
+            request_id,
+            seq_no,
+            tbc,
+            data,
+        } => {
+            let mut report = json!({
+                "requestId": request_id,
+                "generatedAt": crate::clock::format_timestamp(now),
+                "seqNo": seq_no,
+                "reportData": data,
+            });
+            // tbc defaults to false: omitted rather than sent as a redundant value.
+            if *tbc {
+                report["tbc"] = json!(true);
+            }
+            Ok(report)
+        }
         Request::ConnectorProblem {
             connector,
             event_id,

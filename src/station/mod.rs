@@ -24,13 +24,16 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use crate::backoff::BackoffConfig;
 use crate::clock::{WallClock, format_timestamp};
 use crate::config::BootInfo;
+use crate::device_model::{self, Change, DeviceModel};
 use crate::ocpp::{
     self, BootReason, ConnectorStatus, OcppVersion, RegistrationStatus, Reply, Request,
     SecurityEventKind,
 };
 use crate::rpc::{self, Frame};
+use crate::secret::Secret;
 
 pub use availability::Availability;
 pub use registration::Registration;
@@ -54,14 +57,8 @@ pub struct Settings {
     pub boot_reason: BootReason,
     /// Number of connectors (numbered from 1).
     pub connectors: u32,
-    /// Heartbeat interval set by the operator, winning over the CSMS's.
-    pub heartbeat_override: Option<Duration>,
-    /// How long a CALL may wait for its answer.
-    pub call_timeout: Duration,
     /// Send Boot on every reconnect, not only once per process.
     pub boot_on_reconnect: bool,
-    /// Offline longer than this: report every connector again on reconnect.
-    pub offline_threshold: Duration,
 }
 
 /// A CALL that got its answer, or did not.
@@ -104,8 +101,9 @@ pub enum Event {
     ResetDue,
 }
 
-/// What the station restores from disk at start and hands back for saving.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the station restores from disk at start and hands back for saving. Its `Debug` hides
+/// the values of secret settings.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Restorable {
     /// The station as a whole is in service (ChangeAvailability without EVSE / connector 0).
     pub station_operative: bool,
@@ -113,6 +111,8 @@ pub struct Restorable {
     pub inoperative: std::collections::BTreeSet<u32>,
     /// A CSMS Reset is under way: the next Boot says RemoteReset.
     pub reset_requested: bool,
+    /// The settings the CSMS changed (device model keys), the password among them.
+    pub overrides: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for Restorable {
@@ -121,7 +121,31 @@ impl Default for Restorable {
             station_operative: true,
             inoperative: Default::default(),
             reset_requested: false,
+            overrides: Default::default(),
         }
+    }
+}
+
+impl std::fmt::Debug for Restorable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let overrides: Vec<(&String, &str)> = self
+            .overrides
+            .iter()
+            .map(|(k, v)| {
+                let shown = if device_model::is_secret_key(k) {
+                    "[redacted]"
+                } else {
+                    v.as_str()
+                };
+                (k, shown)
+            })
+            .collect();
+        f.debug_struct("Restorable")
+            .field("station_operative", &self.station_operative)
+            .field("inoperative", &self.inoperative)
+            .field("reset_requested", &self.reset_requested)
+            .field("overrides", &overrides)
+            .finish()
     }
 }
 
@@ -172,6 +196,8 @@ pub struct Station {
     /// Index = connector id; index 0 is the station as a whole (reported in 1.6 only).
     connectors: Vec<ConnectorSlot>,
     availability: Availability,
+    /// Variables and configuration keys: what the CSMS can read and change.
+    device_model: DeviceModel,
     /// A Reset: `Some(false)` waits for the connectors to be idle, `Some(true)` is due.
     reset: Option<bool>,
     /// The station's own CALLs, sent once registration allows.
@@ -195,13 +221,16 @@ impl Station {
         next_id: Box<dyn FnMut() -> String + Send>,
         initial: ConnectorStatus,
         restored: Restorable,
+        device_model: DeviceModel,
     ) -> Self {
         let slot = ConnectorSlot {
             current: initial,
             reported: None,
         };
         let connectors = vec![slot; settings.connectors as usize + 1];
-        let heartbeat_interval = settings.heartbeat_override.unwrap_or(DEFAULT_HEARTBEAT);
+        let heartbeat_interval = device_model
+            .heartbeat_override()
+            .unwrap_or(DEFAULT_HEARTBEAT);
         // Event ids must not repeat across restarts either: start from the clock.
         let next_event_id = (clock.now_utc().timestamp() % 1_000_000_000) as i32;
         Self {
@@ -214,6 +243,7 @@ impl Station {
             heartbeat_interval,
             connectors,
             availability: Availability::new(restored.station_operative, restored.inoperative),
+            device_model,
             reset: None,
             queue: VecDeque::new(),
             triggered: VecDeque::new(),
@@ -247,7 +277,7 @@ impl Station {
         } else {
             // A reconnect is not a reboot (OCPP-J): no Boot, and statuses per B04.
             let report_all = offline_since.is_none_or(|since| {
-                now.saturating_duration_since(since) > self.settings.offline_threshold
+                now.saturating_duration_since(since) > self.device_model.offline_threshold()
             });
             self.queue_owed(report_all);
         }
@@ -422,12 +452,28 @@ impl Station {
         ((connector as usize) < self.connectors.len()).then(|| self.effective(connector))
     }
 
+    /// The WebSocket ping interval in force (zero: none).
+    pub fn ping_interval(&self) -> Duration {
+        self.device_model.ping_interval()
+    }
+
+    /// The reconnect back-off in force.
+    pub fn backoff(&self) -> BackoffConfig {
+        self.device_model.backoff()
+    }
+
+    /// The Basic-auth password the CSMS set, which replaces the configured one.
+    pub fn password(&self) -> Option<&Secret> {
+        self.device_model.password()
+    }
+
     /// What must survive a restart.
     pub fn restorable(&self) -> Restorable {
         Restorable {
             station_operative: self.availability.station_operative(),
             inoperative: self.availability.inoperative().clone(),
             reset_requested: self.reset.is_some(),
+            overrides: self.device_model.overrides(),
         }
     }
 
@@ -539,7 +585,7 @@ impl Station {
                 id,
                 request,
                 sent_utc: now_utc,
-                deadline: now + self.settings.call_timeout,
+                deadline: now + self.device_model.message_timeout(),
             });
         }
     }
@@ -615,8 +661,8 @@ impl Station {
             RegistrationStatus::Accepted => {
                 self.registration.accepted();
                 self.heartbeat_interval =
-                    self.settings
-                        .heartbeat_override
+                    self.device_model
+                        .heartbeat_override()
                         .unwrap_or(if interval.is_zero() {
                             DEFAULT_HEARTBEAT
                         } else {
@@ -653,6 +699,18 @@ impl Station {
         self.connectors
             .get(connector as usize)
             .map_or(ConnectorStatus::Unavailable, |s| s.current.clone())
+    }
+
+    /// Puts the CSMS's accepted changes into force and has them saved. Everything but the
+    /// heartbeat interval is read from the device model where it is used (the shell asks for
+    /// the ping interval, back-off and password when it needs them).
+    fn apply_changes(&mut self, changes: Vec<Change>) {
+        for change in changes {
+            if let Change::HeartbeatInterval(interval) = change {
+                self.heartbeat_interval = interval;
+            }
+        }
+        self.events.push_back(Event::StateChanged);
     }
 
     /// The 2.0.1 security event that announces this start.

@@ -9,9 +9,15 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use super::{Event, Station};
+use crate::device_model::{
+    ConfigurationStatus16, GET_CONFIGURATION_MAX_KEYS, GetVariableData, ITEMS_PER_MESSAGE,
+    LiveView, ReportBase, SetVariableData, split_report,
+};
 use crate::ocpp::csms_request::{self, CsmsRequest, TriggerTarget};
+use crate::ocpp::v201;
 use crate::ocpp::{OcppVersion, RegistrationStatus, Reply, Request};
 use crate::rpc::ErrorCode;
+use rust_ocpp::v2_0_1::enumerations::connector_status_enum_type::ConnectorStatusEnumType;
 
 /// The vendorId of this station's own DataTransfer messages.
 pub const VENDOR_ID: &str = "ocpp-station";
@@ -75,16 +81,114 @@ impl Station {
                     "UnknownVendorId"
                 })
             }
-            CsmsRequest::GetVariables(_)
-            | CsmsRequest::SetVariables(_)
-            | CsmsRequest::GetBaseReport { .. }
-            | CsmsRequest::GetConfiguration { .. }
-            | CsmsRequest::ChangeConfiguration { .. }
-            | CsmsRequest::RemoteStartStop
-            | CsmsRequest::Unsupported => Reply::Error(
+            CsmsRequest::GetVariables(payload) => self.get_variables(&payload),
+            CsmsRequest::SetVariables(payload) => self.set_variables(&payload),
+            CsmsRequest::GetBaseReport { request_id, base } => self.base_report(request_id, &base),
+            CsmsRequest::GetConfiguration { keys } => self.get_configuration(keys.as_deref()),
+            CsmsRequest::ChangeConfiguration { key, value } => {
+                let (status, change) = self.device_model.change_configuration(&key, &value);
+                if status == ConfigurationStatus16::Accepted {
+                    self.apply_changes(change.into_iter().collect());
+                }
+                Reply::Result(json!({ "status": status }))
+            }
+            CsmsRequest::RemoteStartStop | CsmsRequest::Unsupported => Reply::Error(
                 ErrorCode::NotSupported,
                 format!("'{action}' is not supported by this station"),
             ),
+        }
+    }
+
+    fn get_variables(&self, payload: &Value) -> Reply {
+        let requests: Vec<GetVariableData> = match items(payload, "getVariableData") {
+            Ok(requests) => requests,
+            Err(reply) => return reply,
+        };
+        let (evse_available, connector_status) = self.live_state();
+        let view = self.live_view(&evse_available, &connector_status);
+        let results = self.device_model.get_variables(&requests, &view);
+        Reply::Result(json!({ "getVariableResult": results }))
+    }
+
+    fn set_variables(&mut self, payload: &Value) -> Reply {
+        let requests: Vec<SetVariableData> = match items(payload, "setVariableData") {
+            Ok(requests) => requests,
+            Err(reply) => return reply,
+        };
+        let (results, changes) = self.device_model.set_variables(&requests);
+        self.apply_changes(changes);
+        Reply::Result(json!({ "setVariableResult": results }))
+    }
+
+    fn base_report(&mut self, request_id: i64, base: &str) -> Reply {
+        let base: ReportBase = match serde_json::from_value(json!(base)) {
+            Ok(base) => base,
+            Err(_) => return status("NotSupported"),
+        };
+        let (evse_available, connector_status) = self.live_state();
+        let view = self.live_view(&evse_available, &connector_status);
+        let data = self.device_model.base_report(base, &view);
+        if data.is_empty() {
+            return status("EmptyResultSet");
+        }
+        let parts = split_report(data, ITEMS_PER_MESSAGE as usize);
+        let last = parts.len().saturating_sub(1);
+        for (seq_no, part) in parts.into_iter().enumerate() {
+            self.triggered.push_back(Request::NotifyReport {
+                request_id,
+                seq_no: seq_no as u32,
+                tbc: seq_no < last,
+                data: serde_json::to_value(part).unwrap_or_else(|_| json!([])),
+            });
+        }
+        status("Accepted")
+    }
+
+    fn get_configuration(&self, keys: Option<&[String]>) -> Reply {
+        if keys.is_some_and(|k| k.len() > GET_CONFIGURATION_MAX_KEYS as usize) {
+            return Reply::Error(
+                ErrorCode::OccurrenceConstraintViolation,
+                format!("at most {GET_CONFIGURATION_MAX_KEYS} keys per request"),
+            );
+        }
+        let (evse_available, connector_status) = self.live_state();
+        let view = self.live_view(&evse_available, &connector_status);
+        let (known, unknown) = self.device_model.get_configuration(keys, &view);
+        let mut answer = json!({ "configurationKey": known });
+        if !unknown.is_empty() {
+            answer["unknownKey"] = json!(unknown);
+        }
+        Reply::Result(answer)
+    }
+
+    /// Availability and 2.0.1 connector status per EVSE, for the device model's live view.
+    fn live_state(&self) -> (Vec<bool>, Vec<&'static str>) {
+        (1..=self.settings.connectors)
+            .map(|c| {
+                let available = !self.availability.inoperative().contains(&c);
+                let status = match v201::connector_status(&self.effective(c)) {
+                    ConnectorStatusEnumType::Available => "Available",
+                    ConnectorStatusEnumType::Occupied => "Occupied",
+                    ConnectorStatusEnumType::Reserved => "Reserved",
+                    ConnectorStatusEnumType::Unavailable => "Unavailable",
+                    ConnectorStatusEnumType::Faulted => "Faulted",
+                };
+                (available, status)
+            })
+            .unzip()
+    }
+
+    fn live_view<'a>(
+        &self,
+        evse_available: &'a [bool],
+        connector_status: &'a [&'static str],
+    ) -> LiveView<'a> {
+        LiveView {
+            now_utc: self.clock.now_utc(),
+            heartbeat_interval: self.heartbeat_interval,
+            station_available: self.availability.station_operative(),
+            evse_available,
+            connector_status,
         }
     }
 
@@ -178,6 +282,29 @@ impl Station {
             })),
         }
     }
+}
+
+/// The list `field` of a 2.0.1 request, within the advertised ItemsPerMessage.
+fn items<T: serde::de::DeserializeOwned>(payload: &Value, field: &str) -> Result<Vec<T>, Reply> {
+    let list = payload
+        .get(field)
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            Reply::Error(
+                ErrorCode::FormatViolation,
+                format!("{field} must be an array"),
+            )
+        })?;
+    if list.is_empty() || list.len() > ITEMS_PER_MESSAGE as usize {
+        return Err(Reply::Error(
+            ErrorCode::OccurrenceConstraintViolation,
+            format!("{field} must hold 1 to {ITEMS_PER_MESSAGE} entries"),
+        ));
+    }
+    list.iter()
+        .map(|item| serde_json::from_value(item.clone()))
+        .collect::<Result<Vec<T>, _>>()
+        .map_err(|e| Reply::Error(ErrorCode::FormatViolation, format!("{field}: {e}")))
 }
 
 fn status(value: &str) -> Reply {

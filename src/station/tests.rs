@@ -13,6 +13,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Value, json};
 
 use super::*;
+use crate::device_model::Defaults;
 use crate::ocpp::{Fault, FaultCode};
 
 /// A clock the test moves by hand.
@@ -71,11 +72,29 @@ fn settings() -> Settings {
         },
         boot_reason: BootReason::PowerUp,
         connectors: 2,
-        heartbeat_override: None,
-        call_timeout: Duration::from_secs(30),
         boot_on_reconnect: false,
-        offline_threshold: Duration::from_secs(600),
     }
+}
+
+/// The device model's defaults as the env file would give them.
+fn defaults() -> Defaults {
+    Defaults {
+        identity: "ORGE_AC_001".into(),
+        security_profile: 2,
+        connectors: 2,
+        heartbeat_interval: Duration::ZERO,
+        backoff: crate::backoff::BackoffConfig::default(),
+        ping_interval: Duration::from_secs(30),
+        offline_threshold: Duration::from_secs(600),
+        message_timeout: Duration::from_secs(30),
+        vendor: "ORGE".into(),
+        model: "AC-Pi".into(),
+        serial_number: None,
+    }
+}
+
+fn model(defaults: &Defaults) -> DeviceModel {
+    DeviceModel::new(defaults, &Default::default())
 }
 
 fn accept_all(interval: u64) -> Answer {
@@ -92,6 +111,10 @@ fn accept_all(interval: u64) -> Answer {
 
 impl Pair {
     fn new(settings: Settings, csms: Answer) -> Self {
+        Self::with_model(settings, model(&defaults()), csms)
+    }
+
+    fn with_model(settings: Settings, device_model: DeviceModel, csms: Answer) -> Self {
         let clock = SimClock::new();
         let mut n = 0;
         let station = Station::new(
@@ -103,6 +126,7 @@ impl Pair {
             }),
             ConnectorStatus::Unavailable,
             Restorable::default(),
+            device_model,
         );
         Self {
             clock,
@@ -276,9 +300,9 @@ fn any_traffic_postpones_the_heartbeat() {
 
 #[test]
 fn operator_heartbeat_override_wins_over_the_csms() {
-    let mut s = settings();
-    s.heartbeat_override = Some(Duration::from_secs(10));
-    let mut p = Pair::new(s, accept_all(86_400));
+    let mut d = defaults();
+    d.heartbeat_interval = Duration::from_secs(10);
+    let mut p = Pair::with_model(settings(), model(&d), accept_all(86_400));
     p.connect(OcppVersion::V201);
     p.run_for(Duration::from_secs(100));
     assert_eq!(p.count("Heartbeat"), 10);
@@ -348,8 +372,13 @@ fn while_pending_the_station_answers_the_csms_by_the_rules() {
     p.connect(OcppVersion::V201);
     let r = p.csms_sends(r#"[2,"a","RequestStartTransaction",{"idToken":{"idToken":"x","type":"Central"},"remoteStartId":1}]"#);
     assert_eq!(r, [json!([3, "a", {"status":"Rejected"}])]);
-    let r = p.csms_sends(r#"[2,"b","GetVariables",{"getVariableData":[]}]"#);
-    assert_eq!(r[0][2], "NotSupported");
+    let r = p.csms_sends(
+        r#"[2,"b","GetVariables",{"getVariableData":[{"component":{"name":"SecurityCtrlr"},"variable":{"name":"Identity"}}]}]"#,
+    );
+    assert_eq!(
+        r[0][2]["getVariableResult"][0]["attributeValue"],
+        "ORGE_AC_001"
+    );
     let r = p.csms_sends(r#"[2,"c","UpdateFirmware",{}]"#);
     assert_eq!(r[0][2], "SecurityError");
     let r = p.csms_sends(r#"[2,"d","Bogus",{}]"#);
@@ -893,6 +922,7 @@ fn a_restored_unavailable_connector_is_reported_unavailable_after_boot() {
         Box::new(|| "x".into()),
         ConnectorStatus::Available,
         restored,
+        model(&defaults()),
     );
     assert_eq!(
         station.connector_status(2),
@@ -968,4 +998,87 @@ fn unlock_and_data_transfer_get_honest_answers() {
     assert_eq!(r[0][2]["status"], "NotSupported");
     let r = p.csms_sends(r#"[2,"x","ChangeAvailability",{"type":"Inoperative"}]"#);
     assert_eq!(r[0][2], "FormationViolation");
+}
+
+#[test]
+fn set_variables_heartbeat_interval_takes_effect_and_is_saved() {
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V201);
+    let r = p.csms_sends(
+        r#"[2,"s","SetVariables",{"setVariableData":[{"component":{"name":"OCPPCommCtrlr"},"variable":{"name":"HeartbeatInterval"},"attributeValue":"5"}]}]"#,
+    );
+    assert_eq!(
+        r[0][2]["setVariableResult"][0]["attributeStatus"],
+        "Accepted"
+    );
+    assert!(p.events.contains(&Event::StateChanged));
+    assert_eq!(
+        p.station
+            .restorable()
+            .overrides
+            .get("OCPPCommCtrlr/HeartbeatInterval")
+            .map(String::as_str),
+        Some("5")
+    );
+    p.run_for(Duration::from_secs(50));
+    assert_eq!(p.count("Heartbeat"), 10);
+}
+
+#[test]
+fn a_base_report_arrives_in_parts_after_the_answer_even_while_pending() {
+    let mut p = Pair::new(settings(), pending_forever());
+    p.connect(OcppVersion::V201);
+    let r =
+        p.csms_sends(r#"[2,"g","GetBaseReport",{"requestId":42,"reportBase":"FullInventory"}]"#);
+    assert_eq!(r[0][2]["status"], "Accepted");
+    let reports: Vec<&Value> = p
+        .calls
+        .iter()
+        .filter(|c| c.1 == "NotifyReport")
+        .map(|c| &c.2)
+        .collect();
+    assert!(!reports.is_empty());
+    for (i, report) in reports.iter().enumerate() {
+        assert_eq!(report["requestId"], 42);
+        assert_eq!(report["seqNo"], i);
+        assert_eq!(report.get("tbc").is_some(), i + 1 < reports.len());
+    }
+    let r = p.csms_sends(r#"[2,"g","GetBaseReport",{"requestId":43,"reportBase":"NoSuchBase"}]"#);
+    assert_eq!(r[0][2]["status"], "NotSupported");
+}
+
+#[test]
+fn change_configuration_on_16_sets_the_heartbeat_and_rejects_read_only_keys() {
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V16);
+    let r =
+        p.csms_sends(r#"[2,"c","ChangeConfiguration",{"key":"HeartbeatInterval","value":"7"}]"#);
+    assert_eq!(r[0][2]["status"], "Accepted");
+    assert_eq!(p.station.heartbeat_interval(), Duration::from_secs(7));
+    let r =
+        p.csms_sends(r#"[2,"c","ChangeConfiguration",{"key":"NumberOfConnectors","value":"3"}]"#);
+    assert_eq!(r[0][2]["status"], "Rejected");
+    let r = p.csms_sends(r#"[2,"c","ChangeConfiguration",{"key":"NoSuchKey","value":"3"}]"#);
+    assert_eq!(r[0][2]["status"], "NotSupported");
+    let r = p.csms_sends(r#"[2,"g","GetConfiguration",{"key":["HeartbeatInterval","Bogus"]}]"#);
+    assert_eq!(r[0][2]["configurationKey"][0]["value"], "7");
+    assert_eq!(r[0][2]["unknownKey"], json!(["Bogus"]));
+}
+
+#[test]
+fn a_password_set_by_the_csms_is_offered_to_the_shell_and_saved_but_never_shown() {
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V201);
+    let r = p.csms_sends(
+        r#"[2,"s","SetVariables",{"setVariableData":[{"component":{"name":"SecurityCtrlr"},"variable":{"name":"BasicAuthPassword"},"attributeValue":"a-new-password-0123"}]}]"#,
+    );
+    assert_eq!(
+        r[0][2]["setVariableResult"][0]["attributeStatus"],
+        "Accepted"
+    );
+    assert_eq!(
+        p.station.password().map(|s| s.expose()),
+        Some("a-new-password-0123")
+    );
+    assert!(!format!("{:?}", p.station.restorable()).contains("a-new-password-0123"));
 }

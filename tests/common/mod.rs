@@ -504,15 +504,26 @@ pub fn csms_config_with(overrides: Value) -> Value {
 // The station
 // ---------------------------------------------------------------------------------------------
 
+/// A new, empty directory under cargo's per-target scratch space.
+pub fn fresh_state_dir() -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("state-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
 /// The station's environment, built on the test defaults.
 #[derive(Clone, Debug)]
 pub struct Env(Vec<(String, String)>);
 
 impl Env {
     /// Defaults for a CSMS at `ws://127.0.0.1:<port>`: both versions' URLs, 2.0.1 first, short
-    /// retry and call timeouts.
+    /// retry and call timeouts, and a state directory of its own (never the system's).
     pub fn for_port(port: u16) -> Env {
         Env(vec![])
+            .set("OCPP_STATE_DIR", &fresh_state_dir().to_string_lossy())
             .set("OCPP_STATION_NAME", STATION_NAME)
             .set("OCPP_STATION_PASSWORD", TEST_PASSWORD)
             .set("OCPP_PRIMARY", "2.0.1")

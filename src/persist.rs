@@ -1,0 +1,393 @@
+//! What the station remembers across restarts: the CSMS's configuration changes, the
+//! availability it set, and why the station last restarted.
+//!
+//! One JSON file, `state.json`, in the state directory (`OCPP_STATE_DIR`). Writes are atomic: a
+//! crash leaves the old file or the new one, never half of one. A file that cannot be read is
+//! never fatal: the station starts from defaults, says why, and keeps the unreadable file as
+//! `state.json.corrupt` for a human to look at. The file holds the Basic-auth password when the
+//! CSMS set one, so it is written with mode 0600.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::device_model::is_secret_key;
+
+/// The state file's name in the state directory.
+pub const FILE_NAME: &str = "state.json";
+/// Where the next state is written before it replaces [`FILE_NAME`].
+pub const TEMP_NAME: &str = "state.json.tmp";
+/// Where an unreadable state file is kept.
+pub const CORRUPT_NAME: &str = "state.json.corrupt";
+/// The one format this version reads and writes.
+pub const FORMAT: u32 = 1;
+/// A state file is a few hundred bytes; anything beyond this is not one.
+const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+/// The persisted state. Its `Debug` shows secret override values as `[redacted]`.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PersistedState {
+    /// The file format, [`FORMAT`].
+    pub format: u32,
+    /// The CSMS's configuration changes, keyed as `DeviceModel::overrides` returns them.
+    pub overrides: BTreeMap<String, String>,
+    /// False while the CSMS has made the whole station Inoperative.
+    pub station_available: bool,
+    /// The EVSEs the CSMS has made Inoperative.
+    pub evse_unavailable: BTreeSet<u32>,
+    /// Why the station is restarting (e.g. `RemoteReset`); taken by the next BootNotification.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_boot_reason: Option<String>,
+}
+
+impl Default for PersistedState {
+    /// A station the CSMS never configured: available, nothing overridden.
+    fn default() -> Self {
+        Self {
+            format: FORMAT,
+            overrides: BTreeMap::new(),
+            station_available: true,
+            evse_unavailable: BTreeSet::new(),
+            last_boot_reason: None,
+        }
+    }
+}
+
+impl fmt::Debug for PersistedState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let overrides: BTreeMap<&str, &str> = self
+            .overrides
+            .iter()
+            .map(|(key, value)| {
+                let shown = if is_secret_key(key) {
+                    "[redacted]"
+                } else {
+                    value.as_str()
+                };
+                (key.as_str(), shown)
+            })
+            .collect();
+        f.debug_struct("PersistedState")
+            .field("format", &self.format)
+            .field("overrides", &overrides)
+            .field("station_available", &self.station_available)
+            .field("evse_unavailable", &self.evse_unavailable)
+            .field("last_boot_reason", &self.last_boot_reason)
+            .finish()
+    }
+}
+
+/// The state as the file's text.
+pub fn encode(state: &PersistedState) -> String {
+    // Serializing maps, sets, strings and numbers cannot fail; the fallback keeps this total.
+    let mut text = serde_json::to_string_pretty(state).unwrap_or_else(|_| "{}".to_owned());
+    text.push('\n');
+    text
+}
+
+/// The state in a file's bytes. The error says what is wrong without quoting the content
+/// (which may hold the password).
+pub fn decode(bytes: &[u8]) -> Result<PersistedState, String> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| describe(&e))?;
+    match value.get("format").and_then(Value::as_u64) {
+        Some(n) if n == u64::from(FORMAT) => {}
+        Some(n) => return Err(format!("it has format {n}, this version reads {FORMAT}")),
+        None => return Err("it has no format number".to_owned()),
+    }
+    // The JSON is well-formed here, so any error is about a field's content; serde's message
+    // would quote it, and it may be the password.
+    serde_json::from_value(value).map_err(|_| "a field has the wrong type or value".to_owned())
+}
+
+fn describe(error: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match error.classify() {
+        Category::Io => "it could not be read",
+        Category::Syntax => "it is not valid JSON",
+        Category::Eof => "it ends early",
+        Category::Data => "a field has the wrong type or value",
+    };
+    if error.line() == 0 {
+        what.to_owned()
+    } else {
+        format!("{what} (line {}, column {})", error.line(), error.column())
+    }
+}
+
+/// Reads the state from `dir`. A missing file gives the defaults and no warning. Anything else
+/// that prevents reading it (unreadable, corrupt, an unknown format, a directory in its place)
+/// gives the defaults and a warning naming the file; a regular file is then renamed to
+/// [`CORRUPT_NAME`] so that it is neither lost nor read again.
+pub fn load(dir: &Path) -> (PersistedState, Option<String>) {
+    let path = dir.join(FILE_NAME);
+    let problem = match read_limited(&path) {
+        Ok(bytes) => match decode(&bytes) {
+            Ok(state) => return (state, None),
+            Err(why) => why,
+        },
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return (PersistedState::default(), None),
+        Err(e) => format!("it could not be read: {e}"),
+    };
+    let is_file = fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file());
+    let kept = if is_file {
+        let aside = dir.join(CORRUPT_NAME);
+        match fs::rename(&path, &aside) {
+            Ok(()) => format!("it was kept as {}", aside.display()),
+            Err(e) => format!("it could not be set aside as {}: {e}", aside.display()),
+        }
+    } else {
+        "it is not a regular file; remove or rename it".to_owned()
+    };
+    let warning = format!(
+        "state file {} is unusable ({problem}); starting without the CSMS's earlier \
+         configuration changes, {kept}",
+        path.display()
+    );
+    (PersistedState::default(), Some(warning))
+}
+
+fn read_limited(path: &Path) -> io::Result<Vec<u8>> {
+    let file = File::open(path)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("larger than {MAX_FILE_BYTES} bytes"),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Writes the state to `dir` (created, mode 0700, if missing) atomically: the new content goes
+/// to [`TEMP_NAME`] (mode 0600) and is flushed to disk, then renamed over [`FILE_NAME`], then the
+/// directory is flushed so that the rename itself survives a power cut.
+pub fn save(dir: &Path, state: &PersistedState) -> io::Result<()> {
+    create_dir(dir)?;
+    let temp = dir.join(TEMP_NAME);
+    // A leftover from an interrupted save may have other permissions; start afresh.
+    if let Err(e) = fs::remove_file(&temp)
+        && e.kind() != io::ErrorKind::NotFound
+    {
+        return Err(e);
+    }
+    let mut file = private_file(&temp)?;
+    file.write_all(encode(state).as_bytes())?;
+    file.sync_all()?;
+    drop(file);
+    fs::rename(&temp, dir.join(FILE_NAME))?;
+    File::open(dir)?.sync_all()
+}
+
+#[cfg(unix)]
+fn create_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_dir(dir: &Path) -> io::Result<()> {
+    fs::create_dir_all(dir)
+}
+
+#[cfg(unix)]
+fn private_file(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    // The umask may have taken bits away; make the mode exact.
+    file.set_permissions(fs::Permissions::from_mode(0o600))?;
+    Ok(file)
+}
+
+#[cfg(not(unix))]
+fn private_file(path: &Path) -> io::Result<File> {
+    OpenOptions::new().write(true).create_new(true).open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    const PASSWORD: &str = "S3cr3t-pw!S3cr3t-pw!";
+
+    fn sample() -> PersistedState {
+        PersistedState {
+            format: FORMAT,
+            overrides: BTreeMap::from([
+                (
+                    "OCPPCommCtrlr/HeartbeatInterval".to_owned(),
+                    "120".to_owned(),
+                ),
+                (
+                    "SecurityCtrlr/BasicAuthPassword".to_owned(),
+                    PASSWORD.to_owned(),
+                ),
+            ]),
+            station_available: false,
+            evse_unavailable: BTreeSet::from([2, 3]),
+            last_boot_reason: Some("RemoteReset".to_owned()),
+        }
+    }
+
+    #[test]
+    fn defaults_are_an_available_unconfigured_station() {
+        let d = PersistedState::default();
+        assert_eq!(d.format, 1);
+        assert!(d.station_available);
+        assert!(d.overrides.is_empty() && d.evse_unavailable.is_empty());
+        assert_eq!(d.last_boot_reason, None);
+    }
+
+    #[test]
+    fn round_trip_and_file_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let state_dir = dir.path().join("nested").join("state");
+        save(&state_dir, &sample()).unwrap();
+        assert_eq!(load(&state_dir), (sample(), None));
+        assert!(!state_dir.join(TEMP_NAME).exists());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&state_dir.join(FILE_NAME)), 0o600);
+            assert_eq!(mode(&state_dir), 0o700);
+        }
+        // A second save replaces the first.
+        save(&state_dir, &PersistedState::default()).unwrap();
+        assert_eq!(load(&state_dir), (PersistedState::default(), None));
+    }
+
+    #[test]
+    fn a_leftover_temp_file_does_not_matter() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(TEMP_NAME), "half a file").unwrap();
+        save(dir.path(), &sample()).unwrap();
+        assert_eq!(load(dir.path()).0, sample());
+    }
+
+    #[test]
+    fn a_missing_file_gives_defaults_without_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(load(dir.path()), (PersistedState::default(), None));
+        assert_eq!(
+            load(&dir.path().join("does-not-exist")),
+            (PersistedState::default(), None)
+        );
+    }
+
+    #[test]
+    fn missing_fields_take_their_defaults_and_extra_fields_are_ignored() {
+        let state = decode(br#"{"format":1,"future":{"x":1}}"#).unwrap();
+        assert_eq!(state, PersistedState::default());
+        let state = decode(br#"{"format":1,"evse_unavailable":[1]}"#).unwrap();
+        assert!(state.station_available);
+        assert_eq!(state.evse_unavailable, BTreeSet::from([1]));
+    }
+
+    fn assert_corrupt(content: &[u8], expected: &str) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        fs::write(&path, content).unwrap();
+        let (state, warning) = load(dir.path());
+        assert_eq!(state, PersistedState::default());
+        let warning = warning.expect("a warning");
+        assert!(warning.contains(&path.display().to_string()), "{warning}");
+        assert!(warning.contains(expected), "{warning}");
+        assert!(warning.contains(CORRUPT_NAME), "{warning}");
+        assert!(!warning.contains(PASSWORD), "{warning}");
+        assert!(!path.exists());
+        assert_eq!(fs::read(dir.path().join(CORRUPT_NAME)).unwrap(), content);
+        // The next start finds no file and is quiet.
+        assert_eq!(load(dir.path()).1, None);
+    }
+
+    #[test]
+    fn corrupt_files_give_defaults_a_warning_and_are_kept_aside() {
+        assert_corrupt(b"\x00\xffgarbage", "not valid JSON");
+        assert_corrupt(b"", "ends early");
+        let full = encode(&sample());
+        assert_corrupt(&full.as_bytes()[..full.len() / 2], "ends early");
+        assert_corrupt(br#"{"format":1,"station_available":"yes"}"#, "wrong type");
+        assert_corrupt(
+            format!(r#"{{"format":1,"evse_unavailable":"{PASSWORD}"}}"#).as_bytes(),
+            "wrong type",
+        );
+        assert_corrupt(br#"{"format":1,"overrides":{"a":5}}"#, "wrong type");
+        assert_corrupt(br#"{"format":1,"evse_unavailable":[-1]}"#, "wrong type");
+        assert_corrupt(br#"[1,2]"#, "no format");
+        assert_corrupt(br#"{"overrides":{}}"#, "no format");
+        assert_corrupt(br#"{"format":2}"#, "format 2");
+        assert_corrupt(br#"{"format":"1"}"#, "no format");
+        let huge = vec![b' '; (MAX_FILE_BYTES + 10) as usize];
+        assert_corrupt(&huge, "larger than");
+    }
+
+    #[test]
+    fn a_directory_in_place_of_the_file_warns_and_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        fs::create_dir(&path).unwrap();
+        let (state, warning) = load(dir.path());
+        assert_eq!(state, PersistedState::default());
+        let warning = warning.unwrap();
+        assert!(warning.contains("not a regular file"), "{warning}");
+        assert!(path.is_dir());
+        // Nothing can be saved over it either, and that is an error, not a panic.
+        assert!(save(dir.path(), &sample()).is_err());
+    }
+
+    #[test]
+    fn an_unwritable_place_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a-file");
+        fs::write(&file, "x").unwrap();
+        assert!(save(&file, &sample()).is_err(), "the directory is a file");
+        assert!(save(&file.join("below"), &sample()).is_err());
+
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let locked = dir.path().join("locked");
+            fs::create_dir(&locked).unwrap();
+            fs::set_permissions(&locked, fs::Permissions::from_mode(0o500)).unwrap();
+            // Privileged users write anyway; only check where permissions apply.
+            let privileged = File::create(locked.join("probe")).is_ok();
+            if !privileged {
+                assert!(save(&locked, &sample()).is_err());
+            }
+            fs::set_permissions(&locked, fs::Permissions::from_mode(0o700)).unwrap();
+        }
+    }
+
+    #[test]
+    fn debug_redacts_the_password_only() {
+        let shown = format!("{:?}", sample());
+        assert!(!shown.contains(PASSWORD), "{shown}");
+        assert!(shown.contains("[redacted]"), "{shown}");
+        assert!(shown.contains("\"120\""), "{shown}");
+        assert!(shown.contains("RemoteReset"), "{shown}");
+    }
+
+    #[test]
+    fn the_file_is_readable_json_without_nulls() {
+        let text = encode(&PersistedState::default());
+        assert!(!text.contains("null"), "{text}");
+        let value: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["format"], 1);
+        assert_eq!(value["station_available"], true);
+    }
+}

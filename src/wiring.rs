@@ -1,0 +1,145 @@
+//! Building the station from its configuration and its saved state, and saving that state:
+//! what the daemon and the `--once` run share.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::SystemClock;
+use crate::config::{AuthMode, Config};
+use crate::device_model::{Defaults, DeviceModel};
+use crate::link::{self, DialPlan, DialRequest};
+use crate::ocpp::{BootReason, ConnectorStatus, OcppVersion};
+use crate::persist::{self, PersistedState};
+use crate::station::{Restorable, Settings, Station};
+
+/// The boot reason saved before a CSMS Reset, read by the next start.
+const REMOTE_RESET: &str = "RemoteReset";
+
+/// Why the station could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum WiringError {
+    /// The TLS settings (CA bundle, client certificate) are unusable.
+    #[error(transparent)]
+    Tls(#[from] link::TlsSetupError),
+    /// The dial plan has nothing to dial.
+    #[error(transparent)]
+    Plan(#[from] link::PlanError),
+}
+
+/// The station core, TLS settings and dial plan, with where the state is saved.
+pub struct Wiring {
+    /// The station core.
+    pub station: Station,
+    /// TLS client settings for wss:// endpoints.
+    pub tls: Arc<rustls::ClientConfig>,
+    /// Which URL and subprotocols to dial.
+    pub plan: DialPlan,
+    /// Where the state is saved (`OCPP_STATE_DIR`).
+    pub state_dir: PathBuf,
+    /// This start consumed a saved boot reason (the daemon saves at once so that a later power
+    /// cycle does not repeat it).
+    pub boot_reason_consumed: bool,
+}
+
+impl Wiring {
+    /// Builds everything from a validated configuration and the state saved in
+    /// `OCPP_STATE_DIR`. A missing or corrupt state file is a warning, never a failure.
+    pub fn new(config: &Config, initial: ConnectorStatus) -> Result<Self, WiringError> {
+        let client_cert = match (&config.client_cert_path, &config.client_key_path) {
+            (Some(cert), Some(key)) if config.auth == AuthMode::Mtls => {
+                Some((cert.as_path(), key.as_path()))
+            }
+            _ => None,
+        };
+        let tls = link::tls::client_config(config.ca_path.as_deref(), client_cert)?;
+
+        let (saved, warning) = persist::load(&config.state_dir);
+        if let Some(warning) = warning {
+            tracing::warn!("{warning}");
+        }
+        let mut model = DeviceModel::new(&Defaults::from_config(config), &saved.overrides);
+        for warning in model.take_warnings() {
+            tracing::warn!("saved configuration: {warning}");
+        }
+        let boot_reason_consumed = saved.last_boot_reason.is_some();
+        let boot_reason = match saved.last_boot_reason.as_deref() {
+            Some(REMOTE_RESET) => BootReason::RemoteReset,
+            _ => BootReason::PowerUp,
+        };
+
+        let plan = DialPlan::new(link::PlanSettings {
+            primary: config.primary,
+            url_201: config.endpoint(OcppVersion::V201),
+            url_16: config.endpoint(OcppVersion::V16),
+            allow_fallback: config.allow_fallback,
+            backoff: model.backoff(),
+            failures_before_fallback: 3,
+            primary_retry_after: Duration::from_secs(3600),
+        })?;
+        let station = Station::new(
+            Settings {
+                boot_info: config.boot_info.clone(),
+                boot_reason,
+                connectors: config.connectors,
+                boot_on_reconnect: config.boot_on_reconnect,
+            },
+            Arc::new(SystemClock),
+            Box::new(|| uuid::Uuid::new_v4().to_string()),
+            initial,
+            Restorable {
+                station_operative: saved.station_available,
+                inoperative: saved.evse_unavailable,
+                reset_requested: false,
+                overrides: saved.overrides,
+            },
+            model,
+        );
+        Ok(Self {
+            station,
+            tls,
+            plan,
+            state_dir: config.state_dir.clone(),
+            boot_reason_consumed,
+        })
+    }
+}
+
+/// Saves what must survive a restart; a failure is logged and the station keeps running.
+pub fn save(state_dir: &Path, station: &Station) {
+    let r = station.restorable();
+    let state = PersistedState {
+        overrides: r.overrides,
+        station_available: r.station_operative,
+        evse_unavailable: r.inoperative,
+        last_boot_reason: r.reset_requested.then(|| REMOTE_RESET.to_owned()),
+        ..PersistedState::default()
+    };
+    if let Err(error) = persist::save(state_dir, &state) {
+        tracing::warn!(
+            dir = %state_dir.display(),
+            "could not save the station state ({error}): CSMS changes will not survive a restart"
+        );
+    }
+}
+
+/// The dial request for one attempt: the password the CSMS set wins over the configured one.
+pub fn dial_request<'a>(
+    config: &'a Config,
+    tls: &Arc<rustls::ClientConfig>,
+    station: &'a Station,
+    url: &'a str,
+    offer: &'a [OcppVersion],
+) -> DialRequest<'a> {
+    DialRequest {
+        url,
+        offer,
+        identity: &config.station_name,
+        password: match config.auth {
+            AuthMode::Basic => station.password().or(config.password.as_ref()),
+            _ => None,
+        },
+        tls: tls.clone(),
+        timeout: config.call_timeout,
+    }
+}
