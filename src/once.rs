@@ -331,10 +331,9 @@ pub async fn run(
 ) -> OnceReport {
     let clock = SystemClock;
     let mut report = OnceReport::new(Some(config.station_name.clone()), clock.now_utc());
-    let waits_for_controller = controller.is_some();
     let outcome = tokio::time::timeout(
         config.once_timeout,
-        drive(config, source, waits_for_controller, &mut report),
+        drive(config, source, controller.as_ref(), &mut report),
     )
     .await;
     if outcome.is_err() {
@@ -359,7 +358,7 @@ pub async fn run(
 async fn drive(
     config: &Config,
     source: Box<dyn StatusSource>,
-    wait_for_controller: bool,
+    controller: Option<&SnapshotHandle>,
     report: &mut OnceReport,
 ) {
     // --once reads the saved state (a password the CSMS set, availability) but never writes:
@@ -377,14 +376,20 @@ async fn drive(
         }
     };
     let mut updates = source.start();
-    if wait_for_controller {
+    if let Some(controller) = controller {
         // Report what the hardware says, not the placeholder: wait briefly for its first word.
         let first = tokio::time::timeout(CONTROLLER_WAIT, updates.recv()).await;
         let status = match first {
             Ok(Some(update)) => update.status,
             _ => {
                 tracing::warn!("the charge controller did not answer within {CONTROLLER_WAIT:?}");
-                esp32::state::link_lost()
+                let lost = esp32::state::link_lost();
+                if let ocpp::ConnectorStatus::Faulted(fault) = &lost {
+                    let mut snapshot = controller.lock().unwrap_or_else(|e| e.into_inner());
+                    snapshot.link_up = false;
+                    snapshot.fault = fault.info.clone();
+                }
+                lost
             }
         };
         for connector in 1..=config.connectors {

@@ -23,7 +23,7 @@ use tokio_serial::{DataBits, FlowControl, Parity, SerialPortBuilderExt, SerialSt
 use super::command::{Command, CommandError, CommandOutcome, CommandQueue};
 use super::discover::{self, Resolved};
 use super::frame::{Line, LineSplitter, NoticeLevel, parse_line};
-use super::state::StatusTracker;
+use super::state::{self, StatusTracker};
 use crate::config::{ControllerConfig, PortSpec};
 use crate::ocpp::ConnectorStatus;
 use crate::status_source::{ConnectorUpdate, StatusSource};
@@ -51,7 +51,7 @@ pub struct ControllerSnapshot {
     pub port: String,
     /// The device it resolved to when last opened.
     pub device: Option<String>,
-    /// The port is open.
+    /// The controller is talking: the port is open and its last valid status frame is recent.
     pub link_up: bool,
     /// The last valid STATE.
     pub state: Option<u8>,
@@ -183,7 +183,6 @@ impl PortTask {
                     last_error.clear();
                     tracing::info!(port = %port.resolved.open_path.display(), device = %port.resolved.device.display(), "charge controller port open");
                     self.edit_snapshot(|s| {
-                        s.link_up = true;
                         s.device = Some(port.resolved.device.display().to_string());
                     });
                     let why = self.run_link(port).await;
@@ -224,8 +223,10 @@ impl PortTask {
                 // The serial layer opens exclusively (TIOCEXCL plus an advisory flock, which
                 // also stops root): either refusal means another process holds the port.
                 let text = e.description.to_ascii_lowercase();
-                if matches!(e.kind, tokio_serial::ErrorKind::Io(std::io::ErrorKind::ResourceBusy))
-                    || text.contains("busy")
+                if matches!(
+                    e.kind,
+                    tokio_serial::ErrorKind::Io(std::io::ErrorKind::ResourceBusy)
+                ) || text.contains("busy")
                     || text.contains("exclusive lock")
                 {
                     busy(&path)
@@ -312,6 +313,7 @@ impl PortTask {
                 }
                 let changed = self.tracker.on_frame(now, &frame);
                 self.edit_snapshot(|s| {
+                    s.link_up = true;
                     s.state = Some(frame.state.code());
                     s.state_name = Some(frame.state.name().to_owned());
                 });
@@ -349,7 +351,6 @@ impl PortTask {
         for outcome in self.queue.on_link_down() {
             self.settle(outcome);
         }
-        self.edit_snapshot(|s| s.link_up = false);
         if let Some(status) = self.tracker.on_link_lost(Instant::now()) {
             self.report(status).await;
         }
@@ -409,7 +410,15 @@ impl PortTask {
             ?status,
             "connector status from the charge controller"
         );
-        self.edit_snapshot(|s| s.fault = fault);
+        let lost = status == state::link_lost();
+        self.edit_snapshot(|s| {
+            s.fault = fault;
+            if lost {
+                s.link_up = false;
+                s.state = None;
+                s.state_name = None;
+            }
+        });
         let _ = self
             .updates
             .send(ConnectorUpdate {

@@ -120,6 +120,20 @@ pub enum ConnectorStatus {
     Faulted(Fault),
 }
 
+impl ConnectorStatus {
+    /// The CSMS would see no difference between `self` and `other` in `version`: 2.0.1 folds
+    /// the session phases into Occupied, so Preparing -> Charging is no news there.
+    pub fn same_on_wire(&self, other: &ConnectorStatus, version: OcppVersion) -> bool {
+        match version {
+            OcppVersion::V16 => self == other,
+            OcppVersion::V201 => match (self, other) {
+                (ConnectorStatus::Faulted(a), ConnectorStatus::Faulted(b)) => a == b,
+                (a, b) => v201::connector_status(a) == v201::connector_status(b),
+            },
+        }
+    }
+}
+
 /// Why a connector is Faulted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fault {

@@ -216,11 +216,14 @@ mod tests {
 
     #[test]
     fn no_security_event_in_16() {
-        assert!(encode(
-            &Request::SecurityEvent(crate::ocpp::SecurityEventKind::StartupOfTheDevice),
-            &boot_info(),
-            now()
-        ).is_none());
+        assert!(
+            encode(
+                &Request::SecurityEvent(crate::ocpp::SecurityEventKind::StartupOfTheDevice),
+                &boot_info(),
+                now()
+            )
+            .is_none()
+        );
     }
 
     #[test]

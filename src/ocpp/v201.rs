@@ -245,7 +245,8 @@ mod tests {
             &Request::SecurityEvent(crate::ocpp::SecurityEventKind::StartupOfTheDevice),
             &boot_info(),
             now(),
-        ).unwrap();
+        )
+        .unwrap();
         assert_eq!(
             v,
             json!({"type":"StartupOfTheDevice","timestamp":"2026-11-22T08:00:00.123Z"})

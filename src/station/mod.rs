@@ -510,11 +510,21 @@ impl Station {
         };
         for connector in first..self.connectors.len() as u32 {
             let status = self.effective(connector);
-            let reported = self
-                .connectors
-                .get(connector as usize)
-                .and_then(|s| s.reported.as_ref());
-            let owed = report_all || reported != Some(&status);
+            // What the CSMS will know once the status in flight (if any) is answered.
+            let in_flight = self.outstanding.as_ref().and_then(|o| match &o.request {
+                Request::Status {
+                    connector: c,
+                    status,
+                } if *c == connector => Some(status),
+                _ => None,
+            });
+            let known = in_flight.or_else(|| {
+                self.connectors
+                    .get(connector as usize)
+                    .and_then(|s| s.reported.as_ref())
+            });
+            let owed =
+                report_all || known.is_none_or(|known| !known.same_on_wire(&status, version));
             let queued = self
                 .queue
                 .iter()
@@ -634,6 +644,11 @@ impl Station {
             (Request::Status { connector, status }, CallOutcome::Result(_)) => {
                 if let Some(slot) = self.connectors.get_mut(*connector as usize) {
                     slot.reported = Some(status.clone());
+                }
+                // Anything that changed meanwhile and is still news goes next. Only after a
+                // success: re-sending after an error could loop against a CSMS that refuses.
+                if self.registration.is_accepted() {
+                    self.queue_owed(false);
                 }
             }
             (Request::SecurityEvent(_), CallOutcome::Result(_)) => self.startup_reported = true,

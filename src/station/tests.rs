@@ -1082,3 +1082,69 @@ fn a_password_set_by_the_csms_is_offered_to_the_shell_and_saved_but_never_shown(
     );
     assert!(!format!("{:?}", p.station.restorable()).contains("a-new-password-0123"));
 }
+
+#[test]
+fn on_201_session_phases_are_one_occupied() {
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V201);
+    let now = p.clock.now();
+    let before = p.count("StatusNotification");
+    for status in [
+        ConnectorStatus::Available,
+        ConnectorStatus::Preparing,
+        ConnectorStatus::Charging,
+        ConnectorStatus::SuspendedEv,
+        ConnectorStatus::Finishing,
+        ConnectorStatus::Available,
+    ] {
+        p.station.handle_connector_status(now, 1, status).unwrap();
+        p.exchange();
+    }
+    let sent: Vec<&str> = p
+        .calls
+        .iter()
+        .filter(|c| c.1 == "StatusNotification")
+        .skip(before)
+        .map(|c| c.2["connectorStatus"].as_str().unwrap())
+        .collect();
+    assert_eq!(sent, ["Available", "Occupied", "Available"]);
+}
+
+#[test]
+fn a_change_while_a_status_is_in_flight_is_sent_after_it() {
+    // The CSMS answers only when told, so a status can be kept in flight.
+    let mut p = Pair::new(settings(), Box::new(|_, _| None));
+    p.connect(OcppVersion::V201);
+    let answer = |p: &mut Pair, payload: &str| {
+        let id = p.calls.len();
+        p.station
+            .handle_text(p.clock.now(), &format!(r#"[3,"id-{id}",{payload}]"#));
+        p.exchange();
+    };
+    answer(
+        &mut p,
+        r#"{"status":"Accepted","interval":300,"currentTime":"2026-11-22T08:00:00Z"}"#,
+    );
+    // Statuses for EVSE 1 and 2, then the startup security event.
+    for _ in 0..3 {
+        answer(&mut p, "{}");
+    }
+    let now = p.clock.now();
+    p.station
+        .handle_connector_status(now, 1, ConnectorStatus::Preparing)
+        .unwrap();
+    p.exchange();
+    // Back to Unavailable before the CSMS answered the Occupied one.
+    p.station
+        .handle_connector_status(now, 1, ConnectorStatus::Unavailable)
+        .unwrap();
+    p.exchange();
+    answer(&mut p, "{}");
+    let evse1: Vec<&str> = p
+        .calls
+        .iter()
+        .filter(|c| c.1 == "StatusNotification" && c.2["evseId"] == 1)
+        .map(|c| c.2["connectorStatus"].as_str().unwrap())
+        .collect();
+    assert_eq!(evse1, ["Unavailable", "Occupied", "Unavailable"]);
+}

@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+"""How long a charge-controller state change takes to reach the CSMS.
+
+Runs the station binary against the test CSMS (tests/csms/csms.py) with the fake ESP32
+(tests/esp32/fake_controller.py) on a pseudo-terminal, flips the controller between IDLE and
+CABLE_DETECT `--transitions` times, and measures, for each flip, the time from the fake writing
+the first STAT line carrying the new state on the pty to the CSMS receiving the
+StatusNotification (Available <-> Occupied in 2.0.1, Available <-> Preparing in 1.6). Both
+timestamps are CLOCK_MONOTONIC (Python's time.monotonic()) on the same machine.
+
+    .venv/bin/python bench/esp32_latency.py                       # release binary, 2.0.1 and 1.6
+    .venv/bin/python bench/esp32_latency.py --station target/debug/ocpp-station --transitions 50
+
+Needs the Python of the test suite (tests/csms/requirements.txt: `ocpp`, `websockets`) for the
+CSMS, and a built station (`cargo build --release`). Prints one JSON object per OCPP version
+and a summary for docs/esp32.md.
+"""
+
+import argparse
+import json
+import math
+import os
+import platform
+import queue
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CSMS = os.path.join(ROOT, "tests", "csms", "csms.py")
+FAKE = os.path.join(ROOT, "tests", "esp32", "fake_controller.py")
+ADAPTER = "usb-Silicon_Labs_CP2102_USB_to_UART_Bridge_Controller_0001-if00-port0"
+PASSWORD = "bench-password-not-secret"
+STATION = "BENCH_ST_01"
+DEADLINE = 30.0
+
+
+class Process:
+    """A child whose stdout lines (JSON events) land in a queue and a list."""
+
+    def __init__(self, argv, env=None, stdin=False):
+        self.child = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+            bufsize=1,
+        )
+        self.events = []
+        self.lock = threading.Condition()
+        self.stderr = []
+        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+
+    def _read(self):
+        for line in self.child.stdout:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                event = {"event": "unparsable", "line": line}
+            with self.lock:
+                self.events.append(event)
+                self.lock.notify_all()
+
+    def _read_stderr(self):
+        for line in self.child.stderr:
+            self.stderr.append(line)
+
+    def wait_for(self, what, predicate, start=0):
+        """The first event at or after position `start` matching `predicate`, and its position."""
+        deadline = time.monotonic() + DEADLINE
+        with self.lock:
+            while True:
+                for index in range(start, len(self.events)):
+                    if predicate(self.events[index]):
+                        return index, self.events[index]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"no {what} within {DEADLINE} s")
+                self.lock.wait(left)
+
+    def send(self, command):
+        self.child.stdin.write(json.dumps(command) + "\n")
+        self.child.stdin.flush()
+
+    def stop(self):
+        if self.child.poll() is None:
+            self.child.terminate()
+            try:
+                self.child.wait(10)
+            except subprocess.TimeoutExpired:
+                self.child.kill()
+                self.child.wait()
+
+
+def machine():
+    fields = {}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                key, sep, value = line.partition(":")
+                if sep:
+                    fields.setdefault(key.strip().lower(), value.strip())
+    except OSError:
+        pass
+    # x86: "model name"; Raspberry Pi: "Model" (the board) and "model name" (the core).
+    cpu = fields.get("model name") or fields.get("hardware") or platform.machine()
+    board = fields.get("model") if not fields.get("model", "").isdigit() else None
+    info = {"nproc": os.cpu_count(), "cpu": cpu, "kernel": platform.release()}
+    if board:
+        info["board"] = board
+    return info
+
+
+def percentile(values, p):
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def is_status(event, version, connector=1):
+    if not (
+        event.get("event") == "recv"
+        and event.get("message_type") == 2
+        and event.get("action") == "StatusNotification"
+    ):
+        return False
+    return event.get("payload", {}).get("connectorId") == connector
+
+
+def status_of(event, version):
+    payload = event["payload"]
+    return payload["connectorStatus"] if version == "2.0.1" else payload["status"]
+
+
+def run(args, version, python):
+    shown = {1: "Available", 2: "Occupied" if version == "2.0.1" else "Preparing"}
+    config = {
+        "routes": [
+            {"prefix": "/ocpp201", "subprotocols": ["ocpp2.0.1"]},
+            {"prefix": "/ocpp16", "subprotocols": ["ocpp1.6"]},
+        ],
+        "password": PASSWORD,
+        "boot": {"statuses": ["Accepted"], "interval": 3600},
+    }
+    with tempfile.TemporaryDirectory(prefix="esp32-bench-") as directory:
+        csms = Process([python, CSMS, "--config", json.dumps(config)])
+        fake = station = None
+        try:
+            _, listening = csms.wait_for("CSMS listening", lambda e: e["event"] == "listening")
+            port = listening["port"]
+            link = os.path.join(directory, ADAPTER)
+            fake = Process(
+                [sys.executable, FAKE, "--link", link, "--period", str(args.period)], stdin=True
+            )
+            fake.wait_for("fake controller", lambda e: e["event"] == "ready")
+            env = {
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "OCPP_STATION_NAME": STATION,
+                "OCPP_STATION_PASSWORD": PASSWORD,
+                "OCPP_PRIMARY": version,
+                "OCPP_201_URL": f"ws://127.0.0.1:{port}/ocpp201",
+                "OCPP_16_URL": f"ws://127.0.0.1:{port}/ocpp16",
+                "OCPP_HEARTBEAT_SECONDS": "3600",
+                "ESP32_PORT": link,
+                "ESP32_BY_ID_DIR": directory,
+                "OCPP_LOG": "warn",
+            }
+            station = Process([args.station], env=env)
+            at, _ = csms.wait_for(
+                "Available at the CSMS",
+                lambda e: is_status(e, version) and status_of(e, version) == "Available",
+            )
+            samples = []
+            state = 1
+            for _ in range(args.transitions):
+                state = 2 if state == 1 else 1
+                fake_from = len(fake.events)
+                fake.send({"state": state, "stat_now": True})
+                _, sent = fake.wait_for(
+                    f"a STAT with STATE={state} on the pty",
+                    lambda e, s=state: e["event"] == "sent"
+                    and e.get("delivered")
+                    and e.get("state") == s,
+                    fake_from,
+                )
+                at, received = csms.wait_for(
+                    f"StatusNotification {shown[state]}",
+                    lambda e: is_status(e, version),
+                    at + 1,
+                )
+                if status_of(received, version) != shown[state]:
+                    raise RuntimeError(f"expected {shown[state]}, got {received['payload']}")
+                samples.append((received["t"] - sent["t"]) * 1000.0)
+                # Let a couple of periodic STATs pass, as in the field between two changes.
+                time.sleep(args.gap)
+            return {
+                "ocpp": version,
+                "transitions": len(samples),
+                "stat_period_s": args.period,
+                "median_ms": round(statistics.median(samples), 2),
+                "p95_ms": round(percentile(samples, 95), 2),
+                "min_ms": round(min(samples), 2),
+                "max_ms": round(max(samples), 2),
+                "samples_ms": [round(s, 2) for s in samples],
+            }
+        finally:
+            for process in (station, fake, csms):
+                if process is not None:
+                    process.stop()
+            if station is not None and station.child.returncode not in (0, None):
+                sys.stderr.write("".join(station.stderr[-40:]))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    default_station = os.path.join(ROOT, "target", "release", "ocpp-station")
+    parser.add_argument("--station", default=default_station, help="the station binary")
+    parser.add_argument("--versions", default="2.0.1,1.6", help="OCPP versions, comma-separated")
+    parser.add_argument("--transitions", type=int, default=20)
+    parser.add_argument("--period", type=float, default=0.3, help="the fake's STAT period, s")
+    parser.add_argument("--gap", type=float, default=0.7, help="pause between transitions, s")
+    parser.add_argument(
+        "--python",
+        default=os.environ.get("OCPP_TEST_PYTHON") or os.path.join(ROOT, ".venv", "bin", "python"),
+        help="a Python with tests/csms/requirements.txt (for the CSMS)",
+    )
+    args = parser.parse_args()
+    if not os.access(args.station, os.X_OK):
+        parser.error(f"{args.station} is not an executable: cargo build --release first")
+    info = machine()
+    print(json.dumps({"machine": info, "station": os.path.relpath(args.station, ROOT)}))
+    results = []
+    for version in args.versions.split(","):
+        result = run(args, version.strip(), args.python)
+        results.append(result)
+        print(json.dumps(result))
+    sys.stderr.write(f"\n{info['nproc']} x {info['cpu']}, kernel {info['kernel']}\n")
+    for r in results:
+        sys.stderr.write(
+            f"OCPP {r['ocpp']}: {r['transitions']} transitions, median {r['median_ms']} ms, "
+            f"p95 {r['p95_ms']} ms (min {r['min_ms']}, max {r['max_ms']})\n"
+        )
+
+
+if __name__ == "__main__":
+    main()
