@@ -26,6 +26,8 @@ Typical uses:
   ocpp-station --once --env-file /etc/ocpp_station.env
       provisioning test: connect, register, report the connectors, send one heartbeat,
       disconnect, and print one JSON line with the result (exit code 0 = success)
+  ocpp-station status
+      the running station's link, connectors and health (exit code 0 = online)
   ocpp-station
       run as the station service (what systemd starts)"
 )]
@@ -83,6 +85,21 @@ pub enum Command {
     /// Validate the configuration and print a summary (the password is never shown); exit code
     /// 0 when it is valid.
     CheckConfig,
+    /// Show the running station's status: CSMS link, registration, heartbeats, connectors,
+    /// charge controller, health and the Pi's measurements.
+    ///
+    /// Reads status.json in OCPP_RUNTIME_DIR (default /run/ocpp-station), which the running
+    /// station keeps up to date; it needs no password and works for any user.
+    ///
+    /// Exit codes: 0 = running and online; 1 = running but offline or still connecting;
+    /// 3 = not running (no status file, an unreadable one, or the process that wrote it is
+    /// gone).
+    Status {
+        /// Print the status file's JSON on one line instead of a table (nothing on stdout when
+        /// the station is not running).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl Cli {
@@ -176,6 +193,23 @@ mod tests {
             Cli::try_parse_from(["ocpp-station", "--env-file", "x.env", "check-config"]).unwrap();
         assert_eq!(cli.command, Some(Command::CheckConfig));
         assert_eq!(cli.env_file.as_deref(), Some(std::path::Path::new("x.env")));
+    }
+
+    #[test]
+    fn status_subcommand() {
+        let cli = Cli::try_parse_from(["ocpp-station", "status"]).unwrap();
+        assert_eq!(cli.command, Some(Command::Status { json: false }));
+        let cli = Cli::try_parse_from(["ocpp-station", "status", "--json"]).unwrap();
+        assert_eq!(cli.command, Some(Command::Status { json: true }));
+        let help = Cli::try_parse_from(["ocpp-station", "status", "--help"]).unwrap_err();
+        let help = help.to_string();
+        for code in [
+            "0 = running and online",
+            "1 = running but offline",
+            "3 = not running",
+        ] {
+            assert!(help.contains(code), "{help}");
+        }
     }
 
     #[test]

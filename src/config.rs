@@ -15,6 +15,8 @@ use tokio_tungstenite::tungstenite::http::Uri;
 
 use crate::backoff::BackoffConfig;
 use crate::envfile::{self, EnvFileError};
+use crate::metrics::Thresholds;
+use crate::metrics::health::DISK_HYSTERESIS_PERCENT;
 use crate::ocpp::{OcppVersion, VERSION_SPELLINGS};
 use crate::redact;
 use crate::secret::Secret;
@@ -110,6 +112,15 @@ pub struct Config {
     /// `OCPP_STATE_DIR`: where the station keeps what must survive a restart (the CSMS's
     /// configuration changes, availability); an absolute path.
     pub state_dir: PathBuf,
+    /// `OCPP_TEMP_FAULT_C`, `OCPP_TEMP_HYSTERESIS_C`, `OCPP_DISK_WARN_PERCENT`: when the station
+    /// reports itself too hot or short of disk space. The disk warning's hysteresis is fixed at
+    /// 5 percentage points ([`DISK_HYSTERESIS_PERCENT`]) and has no variable.
+    pub health: Thresholds,
+    /// `OCPP_METRICS_SECONDS`: how often the Pi's measurements are sent to the CSMS (DataTransfer
+    /// `Metrics`); `None` (0) = never.
+    pub metrics_interval: Option<Duration>,
+    /// `OCPP_RUNTIME_DIR`: where the station keeps `status.json` while it runs; an absolute path.
+    pub runtime_dir: PathBuf,
     /// The charge controller; `None` when `ESP32_PORT` is not set (connectors Unavailable).
     pub controller: Option<ControllerConfig>,
     /// Things the operator should know that did not stop the load (a version switched because its
@@ -146,6 +157,11 @@ mod var {
     pub const OFFLINE_THRESHOLD_SECONDS: &str = "OCPP_OFFLINE_THRESHOLD_SECONDS";
     pub const ONCE_TIMEOUT_SECONDS: &str = "OCPP_ONCE_TIMEOUT_SECONDS";
     pub const STATE_DIR: &str = "OCPP_STATE_DIR";
+    pub const TEMP_FAULT_C: &str = "OCPP_TEMP_FAULT_C";
+    pub const TEMP_HYSTERESIS_C: &str = "OCPP_TEMP_HYSTERESIS_C";
+    pub const DISK_WARN_PERCENT: &str = "OCPP_DISK_WARN_PERCENT";
+    pub const METRICS_SECONDS: &str = "OCPP_METRICS_SECONDS";
+    pub const RUNTIME_DIR: &str = "OCPP_RUNTIME_DIR";
     pub const ESP32_PORT: &str = "ESP32_PORT";
     pub const ESP32_BAUDRATE: &str = "ESP32_BAUDRATE";
     pub const ESP32_STALE_SECONDS: &str = "ESP32_STALE_SECONDS";
@@ -181,6 +197,11 @@ pub const VARIABLES: &[&str] = &[
     var::OFFLINE_THRESHOLD_SECONDS,
     var::ONCE_TIMEOUT_SECONDS,
     var::STATE_DIR,
+    var::TEMP_FAULT_C,
+    var::TEMP_HYSTERESIS_C,
+    var::DISK_WARN_PERCENT,
+    var::METRICS_SECONDS,
+    var::RUNTIME_DIR,
     var::ESP32_PORT,
     var::ESP32_BAUDRATE,
     var::ESP32_STALE_SECONDS,
@@ -203,6 +224,10 @@ const DEFAULT_VENDOR: &str = "ocpp-station";
 const DEFAULT_MODEL: &str = "AC-Pi";
 /// Default `OCPP_STATE_DIR`.
 const DEFAULT_STATE_DIR: &str = "/var/lib/ocpp-station";
+/// Default `OCPP_RUNTIME_DIR`: on tmpfs, so the status file never outlives a reboot.
+const DEFAULT_RUNTIME_DIR: &str = "/run/ocpp-station";
+/// The shortest `OCPP_METRICS_SECONDS` other than 0: more often only loads the CSMS.
+const MIN_METRICS_SECONDS: u64 = 10;
 /// The longest heartbeat interval or offline threshold accepted: one week.
 const MAX_WEEK_SECONDS: u64 = 86_400 * 7;
 
@@ -409,6 +434,11 @@ struct RawVars {
     offline_threshold_seconds: Option<String>,
     once_timeout_seconds: Option<String>,
     state_dir: Option<String>,
+    temp_fault_c: Option<String>,
+    temp_hysteresis_c: Option<String>,
+    disk_warn_percent: Option<String>,
+    metrics_seconds: Option<String>,
+    runtime_dir: Option<String>,
 }
 
 /// The `ESP32_*` variables as text (prefix stripped, lower-cased).
@@ -726,18 +756,33 @@ fn validate(raw: RawVars, mut warnings: Vec<String>) -> Result<Config, ConfigErr
         1..=600,
         "seconds",
     )?;
-    // Absolute: the daemon's working directory is not something to depend on.
-    let state_dir = match raw.state_dir {
-        Some(dir) if dir.starts_with('/') => PathBuf::from(dir),
-        Some(dir) => {
-            return Err(invalid(
-                var::STATE_DIR,
-                &dir,
-                "an absolute directory path, e.g. /var/lib/ocpp-station",
-            ));
-        }
-        None => PathBuf::from(DEFAULT_STATE_DIR),
+    let state_dir = absolute_dir(var::STATE_DIR, raw.state_dir, DEFAULT_STATE_DIR)?;
+    let health = Thresholds {
+        temp_fault_c: number::<u64>(
+            var::TEMP_FAULT_C,
+            raw.temp_fault_c,
+            80,
+            40..=120,
+            "degrees Celsius",
+        )? as f32,
+        temp_hysteresis_c: number::<u64>(
+            var::TEMP_HYSTERESIS_C,
+            raw.temp_hysteresis_c,
+            5,
+            1..=30,
+            "degrees Celsius",
+        )? as f32,
+        disk_warn_percent: number::<u64>(
+            var::DISK_WARN_PERCENT,
+            raw.disk_warn_percent,
+            90,
+            50..=99,
+            "percent",
+        )? as f32,
+        disk_hysteresis_percent: DISK_HYSTERESIS_PERCENT,
     };
+    let metrics_seconds = metrics_seconds(raw.metrics_seconds)?;
+    let runtime_dir = absolute_dir(var::RUNTIME_DIR, raw.runtime_dir, DEFAULT_RUNTIME_DIR)?;
 
     Ok(Config {
         station_name,
@@ -760,9 +805,69 @@ fn validate(raw: RawVars, mut warnings: Vec<String>) -> Result<Config, ConfigErr
         offline_threshold: Duration::from_secs(offline_threshold),
         once_timeout: Duration::from_secs(once_timeout),
         state_dir,
+        health,
+        metrics_interval: (metrics_seconds > 0).then(|| Duration::from_secs(metrics_seconds)),
+        runtime_dir,
         controller: None,
         warnings,
     })
+}
+
+/// `OCPP_METRICS_SECONDS`: 0 (never) or from [`MIN_METRICS_SECONDS`] to a day; 900 when unset.
+fn metrics_seconds(value: Option<String>) -> Result<u64, ConfigError> {
+    let Some(value) = value else {
+        return Ok(900);
+    };
+    match value.parse::<u64>() {
+        Ok(0) => Ok(0),
+        Ok(n) if (MIN_METRICS_SECONDS..=86_400).contains(&n) => Ok(n),
+        _ => Err(invalid(
+            var::METRICS_SECONDS,
+            &value,
+            "0 (send no metrics) or a whole number of seconds from 10 to 86400",
+        )),
+    }
+}
+
+/// A directory variable: an absolute path (the daemon's working directory is not something to
+/// depend on), or `default` when unset.
+fn absolute_dir(
+    var: &'static str,
+    value: Option<String>,
+    default: &str,
+) -> Result<PathBuf, ConfigError> {
+    match value {
+        Some(dir) if dir.starts_with('/') => Ok(PathBuf::from(dir)),
+        Some(dir) => Err(invalid(
+            var,
+            &dir,
+            format!("an absolute directory path, e.g. {default}"),
+        )),
+        None => Ok(PathBuf::from(default)),
+    }
+}
+
+/// `OCPP_RUNTIME_DIR` alone, from the same sources and with the same precedence and validation
+/// as [`load`], without requiring anything else: `ocpp-station status` runs as any user, who may
+/// not be allowed to read the env file with the password, and needs no other setting. An
+/// `env_file` that cannot be read is an error (it was asked for explicitly).
+pub fn load_runtime_dir(
+    process_env: impl IntoIterator<Item = (String, String)>,
+    env_file: Option<&Path>,
+) -> Result<PathBuf, ConfigError> {
+    let mut merged: BTreeMap<&'static str, String> = BTreeMap::new();
+    // Warnings about other variables are for the station's start, not for this question.
+    let mut ignored = Vec::new();
+    add_source(&mut merged, &mut ignored, process_env, "the environment");
+    if let Some(path) = env_file {
+        let pairs = envfile::read(path)?;
+        add_source(&mut merged, &mut ignored, pairs, "the env file");
+    }
+    let value = merged
+        .remove(var::RUNTIME_DIR)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty());
+    absolute_dir(var::RUNTIME_DIR, value, DEFAULT_RUNTIME_DIR)
 }
 
 /// The serial speeds the controller's USB adapters support; the firmware uses 115200.
@@ -811,17 +916,7 @@ fn controller(raw: RawControllerVars) -> Result<Option<ControllerConfig>, Config
         1..=3600,
         "seconds",
     )?;
-    let by_id_dir = match raw.by_id_dir {
-        Some(dir) if dir.starts_with('/') => PathBuf::from(dir),
-        Some(dir) => {
-            return Err(invalid(
-                var::ESP32_BY_ID_DIR,
-                &dir,
-                "an absolute directory path",
-            ));
-        }
-        None => PathBuf::from("/dev/serial/by-id"),
-    };
+    let by_id_dir = absolute_dir(var::ESP32_BY_ID_DIR, raw.by_id_dir, "/dev/serial/by-id")?;
     Ok(Some(ControllerConfig {
         port,
         baud_rate,
@@ -1086,6 +1181,22 @@ impl Config {
             format!("offline threshold:   {}", seconds(self.offline_threshold)),
             format!("--once deadline:     {}", seconds(self.once_timeout)),
             format!("state directory:     {}", self.state_dir.display()),
+            format!(
+                "too hot at:          {} °C (clears below {} °C)",
+                self.health.temp_fault_c,
+                self.health.temp_fault_c - self.health.temp_hysteresis_c
+            ),
+            format!(
+                "disk warning at:     {} % (clears below {} %)",
+                self.health.disk_warn_percent,
+                self.health.disk_warn_percent - self.health.disk_hysteresis_percent
+            ),
+            format!(
+                "metrics to CSMS:     {}",
+                self.metrics_interval
+                    .map_or_else(|| "off".to_owned(), seconds)
+            ),
+            format!("runtime directory:   {}", self.runtime_dir.display()),
         ]);
         lines.push(match &self.controller {
             None => "charge controller:   none (ESP32_PORT not set: connectors Unavailable)".into(),
@@ -1199,6 +1310,18 @@ mod tests {
         assert_eq!(cfg.offline_threshold, Duration::from_secs(600));
         assert_eq!(cfg.once_timeout, Duration::from_secs(30));
         assert_eq!(cfg.state_dir, PathBuf::from("/var/lib/ocpp-station"));
+        assert_eq!(
+            cfg.health,
+            Thresholds {
+                temp_fault_c: 80.0,
+                temp_hysteresis_c: 5.0,
+                disk_warn_percent: 90.0,
+                disk_hysteresis_percent: 5.0,
+            }
+        );
+        assert_eq!(cfg.health, Thresholds::default());
+        assert_eq!(cfg.metrics_interval, Some(Duration::from_secs(900)));
+        assert_eq!(cfg.runtime_dir, PathBuf::from("/run/ocpp-station"));
         assert_eq!(cfg.warnings, Vec::<String>::new());
     }
 
@@ -1223,6 +1346,11 @@ mod tests {
             ("OCPP_OFFLINE_THRESHOLD_SECONDS", "60"),
             ("OCPP_ONCE_TIMEOUT_SECONDS", "90"),
             ("OCPP_STATE_DIR", "/data/ocpp"),
+            ("OCPP_TEMP_FAULT_C", "70"),
+            ("OCPP_TEMP_HYSTERESIS_C", "8"),
+            ("OCPP_DISK_WARN_PERCENT", "75"),
+            ("OCPP_METRICS_SECONDS", "60"),
+            ("OCPP_RUNTIME_DIR", "/tmp/ocpp-run"),
         ])
         .unwrap();
         assert_eq!(cfg.primary, OcppVersion::V16);
@@ -1247,6 +1375,17 @@ mod tests {
         assert_eq!(cfg.offline_threshold, Duration::from_secs(60));
         assert_eq!(cfg.once_timeout, Duration::from_secs(90));
         assert_eq!(cfg.state_dir, PathBuf::from("/data/ocpp"));
+        assert_eq!(
+            cfg.health,
+            Thresholds {
+                temp_fault_c: 70.0,
+                temp_hysteresis_c: 8.0,
+                disk_warn_percent: 75.0,
+                disk_hysteresis_percent: 5.0,
+            }
+        );
+        assert_eq!(cfg.metrics_interval, Some(Duration::from_secs(60)));
+        assert_eq!(cfg.runtime_dir, PathBuf::from("/tmp/ocpp-run"));
     }
 
     #[test]
@@ -1507,6 +1646,22 @@ mod tests {
                 &["604801"],
             ),
             ("OCPP_ONCE_TIMEOUT_SECONDS", &["1", "600"], &["0", "601"]),
+            (
+                "OCPP_TEMP_FAULT_C",
+                &["40", "120"],
+                &["39", "121", "80.5", "-5"],
+            ),
+            ("OCPP_TEMP_HYSTERESIS_C", &["1", "30"], &["0", "31"]),
+            (
+                "OCPP_DISK_WARN_PERCENT",
+                &["50", "99"],
+                &["49", "100", "90%"],
+            ),
+            (
+                "OCPP_METRICS_SECONDS",
+                &["0", "10", "86400"],
+                &["1", "9", "86401", "-1", "15m"],
+            ),
         ];
         for (name, good, bad) in cases {
             for value in *good {
@@ -1982,6 +2137,11 @@ mod tests {
                 &r.offline_threshold_seconds,
                 &r.once_timeout_seconds,
                 &r.state_dir,
+                &r.temp_fault_c,
+                &r.temp_hysteresis_c,
+                &r.disk_warn_percent,
+                &r.metrics_seconds,
+                &r.runtime_dir,
             ]
             .iter()
             .filter(|f| f.is_some())
@@ -2118,6 +2278,101 @@ mod tests {
         for bad in ["state", "./state", "~/state"] {
             assert_eq!(invalid_var(&[("OCPP_STATE_DIR", bad)]), "OCPP_STATE_DIR");
         }
+    }
+
+    #[test]
+    fn metrics_can_be_switched_off_but_not_sent_too_often() {
+        assert_eq!(
+            with(&[("OCPP_METRICS_SECONDS", "0")])
+                .unwrap()
+                .metrics_interval,
+            None
+        );
+        assert!(
+            with(&[("OCPP_METRICS_SECONDS", "0")])
+                .unwrap()
+                .summary()
+                .contains("metrics to CSMS:     off")
+        );
+        for bad in ["5", "abc"] {
+            assert_eq!(
+                with(&[("OCPP_METRICS_SECONDS", bad)])
+                    .unwrap_err()
+                    .to_string(),
+                format!(
+                    "OCPP_METRICS_SECONDS='{bad}' is not valid: expected 0 (send no metrics) or \
+                     a whole number of seconds from 10 to 86400"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn health_thresholds_in_the_summary() {
+        let summary = with(&[
+            ("OCPP_TEMP_FAULT_C", "70"),
+            ("OCPP_DISK_WARN_PERCENT", "95"),
+        ])
+        .unwrap()
+        .summary();
+        assert!(
+            summary.contains("too hot at:          70 °C (clears below 65 °C)"),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("disk warning at:     95 % (clears below 90 %)"),
+            "{summary}"
+        );
+        assert!(summary.contains("metrics to CSMS:     900 s"), "{summary}");
+    }
+
+    #[test]
+    fn the_runtime_directory_must_be_absolute() {
+        let cfg = with(&[("OCPP_RUNTIME_DIR", "/var/run/ocpp")]).unwrap();
+        assert_eq!(cfg.runtime_dir, PathBuf::from("/var/run/ocpp"));
+        assert!(cfg.summary().contains("runtime directory:   /var/run/ocpp"));
+        for bad in ["run", "./run", "~/run"] {
+            assert_eq!(
+                invalid_var(&[("OCPP_RUNTIME_DIR", bad)]),
+                "OCPP_RUNTIME_DIR"
+            );
+        }
+    }
+
+    #[test]
+    fn the_runtime_directory_alone_needs_nothing_else() {
+        let none = Vec::<(String, String)>::new();
+        assert_eq!(
+            load_runtime_dir(none.clone(), None).unwrap(),
+            PathBuf::from("/run/ocpp-station")
+        );
+        assert_eq!(
+            load_runtime_dir(vars(&[("OCPP_RUNTIME_DIR", " /a ")]), None).unwrap(),
+            PathBuf::from("/a")
+        );
+        // The env file wins over the environment, and an empty value means the default.
+        let dir = tempfile::tempdir().unwrap();
+        let file = write_file(
+            &dir,
+            "station.env",
+            &format!("OCPP_STATION_PASSWORD={PASSWORD}\nOCPP_RUNTIME_DIR=/b\nOCPP_CONNECTORS=99\n"),
+        );
+        assert_eq!(
+            load_runtime_dir(vars(&[("OCPP_RUNTIME_DIR", "/a")]), Some(&file)).unwrap(),
+            PathBuf::from("/b")
+        );
+        let empty = write_file(&dir, "empty.env", "OCPP_RUNTIME_DIR=\n");
+        assert_eq!(
+            load_runtime_dir(vars(&[("OCPP_RUNTIME_DIR", "/a")]), Some(&empty)).unwrap(),
+            PathBuf::from("/run/ocpp-station")
+        );
+        let err = load_runtime_dir(vars(&[("OCPP_RUNTIME_DIR", "rel")]), None).unwrap_err();
+        assert_eq!(err.variable(), Some("OCPP_RUNTIME_DIR"));
+        let missing = dir.path().join("missing.env");
+        assert!(matches!(
+            load_runtime_dir(none, Some(&missing)),
+            Err(ConfigError::EnvFile(_))
+        ));
     }
 
     #[test]

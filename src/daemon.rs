@@ -6,16 +6,24 @@
     reason = "the shell owns the monotonic clock and feeds it to the core"
 )]
 
+use std::future::Future;
 use std::path::Path;
 use std::time::Instant;
 
 use tokio::sync::watch;
 
+use crate::clock::{SystemClock, WallClock, format_timestamp};
 use crate::config::Config;
+use crate::esp32::port::SnapshotHandle;
+use crate::health_task::{self, HealthInput};
 use crate::link;
+use crate::metrics::SamplerPaths;
+use crate::sd_notify::{self, Watchdog};
 use crate::session::{self, Control, Observer, SessionEnd};
 use crate::station::{CallOutcome, Event, Station};
+use crate::status_file::{LinkState, LinkStatus};
 use crate::status_source::StatusSource;
+use crate::status_writer::StatusWriter;
 use crate::wiring::{self, Wiring, WiringError};
 
 /// How the daemon ended.
@@ -27,13 +35,22 @@ pub enum Stopped {
     Reset,
 }
 
-/// Logs what the core reports, saves what must survive a restart, notices a due Reset.
+/// Logs what the core reports, saves what must survive a restart, keeps the status file
+/// current, notices a due Reset or a reconnect the CSMS asked for.
 struct DaemonObserver<'a> {
     state_dir: &'a Path,
+    status: &'a mut StatusWriter,
+    link: &'a LinkStatus,
     reset_due: bool,
+    reconnect_now: bool,
 }
 
 impl Observer for DaemonObserver<'_> {
+    fn after_step(&mut self, _now: Instant, station: &mut Station) -> Control {
+        self.status.update(station, self.link);
+        Control::Continue
+    }
+
     fn on_event(&mut self, _now: Instant, station: &mut Station, event: &Event) -> Control {
         let record = match event {
             Event::CallFinished(record) => record,
@@ -44,6 +61,11 @@ impl Observer for DaemonObserver<'_> {
             Event::ResetDue => {
                 tracing::info!("the CSMS asked for a reset: closing the connection and restarting");
                 self.reset_due = true;
+                return Control::Finish;
+            }
+            Event::ReconnectRequested => {
+                tracing::info!("the CSMS set a new password: reconnecting with it");
+                self.reconnect_now = true;
                 return Control::Finish;
             }
         };
@@ -104,7 +126,11 @@ async fn wait_for_signal() {
 }
 
 /// Runs until shutdown or a CSMS Reset. Returns once the WebSocket (if any) is closed with 1000.
-pub async fn run(config: &Config, source: Box<dyn StatusSource>) -> Result<Stopped, WiringError> {
+pub async fn run(
+    config: &Config,
+    source: Box<dyn StatusSource>,
+    controller: Option<SnapshotHandle>,
+) -> Result<Stopped, WiringError> {
     let Wiring {
         mut station,
         tls,
@@ -118,35 +144,103 @@ pub async fn run(config: &Config, source: Box<dyn StatusSource>) -> Result<Stopp
     }
     let mut updates = source.start();
     let mut shutdown = shutdown_signal();
+    let (mut health, latest_sample) = health_task::start(
+        SamplerPaths::system(config.state_dir.clone()),
+        config.health,
+        config.metrics_interval,
+    );
+    let mut status = StatusWriter::new(
+        config.runtime_dir.clone(),
+        config.station_name.clone(),
+        controller,
+        Some(latest_sample),
+    );
+    let mut link = LinkStatus {
+        state: LinkState::Connecting,
+        ocpp_version: None,
+        endpoint: None,
+        since_utc: None,
+    };
+    let stopped = run_loop(
+        config,
+        &mut station,
+        &tls,
+        &mut plan,
+        &state_dir,
+        &mut updates,
+        &mut health,
+        &mut shutdown,
+        &mut status,
+        &mut link,
+    )
+    .await;
+    // No status file means "not running" to `ocpp-station status`.
+    status.remove();
+    Ok(stopped)
+}
+
+/// Dials, runs sessions and reconnects until shutdown or a Reset.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the daemon's state, passed down once"
+)]
+async fn run_loop(
+    config: &Config,
+    station: &mut Station,
+    tls: &std::sync::Arc<rustls::ClientConfig>,
+    plan: &mut link::DialPlan,
+    state_dir: &Path,
+    updates: &mut tokio::sync::mpsc::Receiver<crate::status_source::ConnectorUpdate>,
+    health: &mut tokio::sync::mpsc::Receiver<HealthInput>,
+    shutdown: &mut watch::Receiver<bool>,
+    status: &mut StatusWriter,
+    link: &mut LinkStatus,
+) -> Stopped {
     tracing::info!(
         station = %config.station_name,
         primary = %config.primary,
         fallback = config.allow_fallback,
         "ocpp-station starting"
     );
+    // systemd's watchdog, pinged from every wait below and from the session loop.
+    let mut watchdog = Watchdog::from_env();
+    let mut ready_sent = false;
 
+    // The CSMS asked for a reconnect (a new password): the next dial does not back off.
+    let mut dial_at_once = false;
     loop {
         let attempt = plan.next_attempt(Instant::now());
-        let wait = attempt.not_before.saturating_duration_since(Instant::now());
+        let wait = if std::mem::take(&mut dial_at_once) {
+            std::time::Duration::ZERO
+        } else {
+            attempt.not_before.saturating_duration_since(Instant::now())
+        };
+        status.update(station, link);
         if !wait.is_zero() {
             tracing::info!(wait_ms = wait.as_millis() as u64, "{}", attempt.reason);
             tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
+                _ = pinging(tokio::time::sleep(wait), watchdog.as_mut()) => {}
                 _ = shutdown.changed() => {}
             }
         } else {
             tracing::info!("{}", attempt.reason);
         }
         if *shutdown.borrow() {
-            return Ok(Stopped::Shutdown);
+            return Stopped::Shutdown;
         }
 
         // The CSMS may have changed the back-off or the password since the last attempt.
         plan.set_backoff(station.backoff());
-        let request = wiring::dial_request(config, &tls, &station, &attempt.url, &attempt.offer);
+        let request = wiring::dial_request(config, tls, station, &attempt.url, &attempt.offer);
+        // Started once the first dial begins, answered or not: a station without network is
+        // running, waiting for it.
+        if !ready_sent {
+            sd_notify::ready();
+            ready_sent = true;
+        }
         let dialed = tokio::select! {
-            dialed = link::dial(&request) => dialed,
-            _ = shutdown.changed() => return Ok(Stopped::Shutdown),
+            dialed = pinging(link::dial(&request), watchdog.as_mut()) => dialed,
+            _ = shutdown.changed() => return Stopped::Shutdown,
         };
         let random: f64 = rand::random();
         match dialed {
@@ -154,18 +248,40 @@ pub async fn run(config: &Config, source: Box<dyn StatusSource>) -> Result<Stopp
                 tracing::info!(version = %version, "connected");
                 plan.record_connected(Instant::now(), version);
                 station.handle_connected(Instant::now(), version);
-                let mut observer = DaemonObserver {
-                    state_dir: &state_dir,
-                    reset_due: false,
+                *link = LinkStatus {
+                    state: LinkState::Online,
+                    ocpp_version: Some(version.to_string()),
+                    endpoint: Some(crate::redact::url(&attempt.url)),
+                    since_utc: Some(format_timestamp(SystemClock.now_utc())),
                 };
-                let end =
-                    session::run(ws, &mut station, &mut updates, &mut shutdown, &mut observer)
-                        .await;
+                let mut observer = DaemonObserver {
+                    state_dir,
+                    status: &mut *status,
+                    link: &*link,
+                    reset_due: false,
+                    reconnect_now: false,
+                };
+                let inputs = session::Inputs {
+                    updates: &mut *updates,
+                    health: Some(&mut *health),
+                    shutdown: &mut *shutdown,
+                    watchdog: watchdog.as_mut(),
+                };
+                let end = session::run(ws, station, inputs, &mut observer).await;
+                let (reset_due, reconnect_now) = (observer.reset_due, observer.reconnect_now);
                 station.handle_disconnected(Instant::now());
                 plan.record_disconnected(Instant::now(), random);
+                *link = LinkStatus {
+                    state: LinkState::Offline,
+                    ocpp_version: None,
+                    endpoint: None,
+                    since_utc: Some(format_timestamp(SystemClock.now_utc())),
+                };
+                status.update(station, link);
                 match end {
-                    SessionEnd::Finished if observer.reset_due => return Ok(Stopped::Reset),
-                    SessionEnd::Shutdown | SessionEnd::Finished => return Ok(Stopped::Shutdown),
+                    SessionEnd::Finished if reset_due => return Stopped::Reset,
+                    SessionEnd::Finished if reconnect_now => dial_at_once = true,
+                    SessionEnd::Shutdown | SessionEnd::Finished => return Stopped::Shutdown,
                     other => tracing::warn!(reason = ?other, "connection lost"),
                 }
             }
@@ -178,6 +294,25 @@ pub async fn run(config: &Config, source: Box<dyn StatusSource>) -> Result<Stopp
                     random,
                 );
             }
+        }
+    }
+}
+
+/// Awaits `work`, pinging systemd's watchdog whenever a ping falls due meanwhile: a reconnect
+/// back-off or a dial may legitimately outlast the watchdog timeout.
+async fn pinging<T>(work: impl Future<Output = T>, mut watchdog: Option<&mut Watchdog>) -> T {
+    let mut work = std::pin::pin!(work);
+    loop {
+        let Some(dog) = watchdog.as_deref_mut() else {
+            return work.await;
+        };
+        dog.ping_if_due(Instant::now());
+        let Some(next) = dog.next_ping() else {
+            return work.await;
+        };
+        tokio::select! {
+            output = &mut work => return output,
+            _ = tokio::time::sleep_until(next.into()) => {}
         }
     }
 }

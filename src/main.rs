@@ -1,6 +1,5 @@
 //! `ocpp-station`: the command line. Wiring only; see the library for the station itself.
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -10,8 +9,8 @@ use ocpp_station::daemon::Stopped;
 use ocpp_station::esp32::port::ControllerSource;
 use ocpp_station::once::{self, OnceReport};
 use ocpp_station::status_source::{NoController, StatusSource};
+use ocpp_station::{logging, sd_notify, status_cmd};
 use tracing::Instrument;
-use tracing_subscriber::EnvFilter;
 
 /// Exit code when the daemon cannot start (bad configuration, unusable TLS files).
 const EXIT_DAEMON_CONFIG: u8 = 2;
@@ -36,7 +35,8 @@ fn main() -> ExitCode {
             error.exit();
         }
     };
-    init_logging();
+    // Logs go to stderr: stdout belongs to `--once`'s JSON line.
+    logging::init(cli.env_file.as_deref());
 
     // vars() would panic on a variable that is not UTF-8; such a value is read lossily instead.
     let environment = std::env::vars_os().map(|(k, v)| {
@@ -45,6 +45,19 @@ fn main() -> ExitCode {
             v.to_string_lossy().into_owned(),
         )
     });
+    // `status` reads only OCPP_RUNTIME_DIR: a technician without access to the (0600) env file
+    // must still be able to ask.
+    if let Some(Command::Status { json }) = cli.command {
+        let dir = match config::load_runtime_dir(environment, cli.env_file.as_deref()) {
+            Ok(dir) => dir,
+            Err(error) => {
+                eprintln!("{error}");
+                return ExitCode::from(EXIT_DAEMON_CONFIG);
+            }
+        };
+        let code = status_cmd::run(&dir, json, &mut std::io::stdout());
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     let loaded = config::load(environment, cli.env_file.as_deref(), &cli.overrides());
     let config = match loaded {
         Ok(config) => config,
@@ -96,7 +109,13 @@ fn main() -> ExitCode {
         println!("{}", report.to_line());
         return ExitCode::from(report.exit_code as u8);
     }
-    match runtime.block_on(ocpp_station::daemon::run(&config, source).instrument(span)) {
+    let stopped =
+        runtime.block_on(ocpp_station::daemon::run(&config, source, snapshot).instrument(span));
+    // systemd: the station is going down (SIGTERM, or a Reset that it restarts us for).
+    if stopped.is_ok() {
+        sd_notify::stopping();
+    }
+    match stopped {
         Ok(Stopped::Shutdown) => ExitCode::SUCCESS,
         Ok(Stopped::Reset) => ExitCode::from(EXIT_RESET),
         Err(error) => {
@@ -104,15 +123,4 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_DAEMON_CONFIG)
         }
     }
-}
-
-/// Logs to stderr (stdout belongs to `--once`'s JSON), filtered by `OCPP_LOG`, no colours when
-/// stderr is not a terminal (journald).
-fn init_logging() {
-    let filter = EnvFilter::try_from_env("OCPP_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
 }

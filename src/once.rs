@@ -21,6 +21,7 @@ use crate::daemon::shutdown_signal;
 use crate::esp32;
 use crate::esp32::port::{ControllerSnapshot, SnapshotHandle};
 use crate::link::{self};
+use crate::metrics::{Sample, Sampler, SamplerPaths};
 use crate::ocpp::{self, OcppVersion, RegistrationStatus, Request};
 use crate::redact;
 use crate::session::{self, Control, Observer, SessionEnd};
@@ -68,6 +69,8 @@ pub struct OnceReport {
     pub messages: Vec<MessageReport>,
     /// The charge controller as the run saw it; null when none is configured.
     pub controller: Option<ControllerSnapshot>,
+    /// The machine's health when the run started (temperature, memory, disks, supply).
+    pub metrics: Option<Sample>,
 }
 
 /// One dial attempt.
@@ -142,6 +145,7 @@ impl OnceReport {
             attempts: Vec::new(),
             messages: Vec::new(),
             controller: None,
+            metrics: None,
         }
     }
 
@@ -197,7 +201,10 @@ impl Observer for OnceObserver<'_> {
             utc: format_timestamp(record.sent_utc),
             ..Default::default()
         };
-        if let Request::Status { connector, status } = &record.request {
+        if let Request::Status {
+            connector, status, ..
+        } = &record.request
+        {
             match self.version {
                 OcppVersion::V201 => {
                     message.evse_id = Some(*connector);
@@ -207,7 +214,7 @@ impl Observer for OnceObserver<'_> {
                 }
                 OcppVersion::V16 => {
                     message.connector_id = Some(*connector);
-                    message.connector_status = Some(status_16_name(status));
+                    message.connector_status = Some(status.name().to_owned());
                 }
             }
         }
@@ -291,21 +298,6 @@ impl Observer for OnceObserver<'_> {
     }
 }
 
-fn status_16_name(status: &ocpp::ConnectorStatus) -> String {
-    use ocpp::ConnectorStatus::*;
-    match status {
-        Available => "Available",
-        Preparing => "Preparing",
-        Charging => "Charging",
-        SuspendedEv => "SuspendedEV",
-        SuspendedEvse => "SuspendedEVSE",
-        Finishing => "Finishing",
-        Unavailable => "Unavailable",
-        Faulted(_) => "Faulted",
-    }
-    .to_owned()
-}
-
 fn summarize(message: &mut MessageReport, payload: &Value) {
     message.status = payload
         .get("status")
@@ -331,6 +323,12 @@ pub async fn run(
 ) -> OnceReport {
     let clock = SystemClock;
     let mut report = OnceReport::new(Some(config.station_name.clone()), clock.now_utc());
+    // One measurement of the machine: what a technician needs next to the OCPP outcome.
+    let state_dir = config.state_dir.clone();
+    report.metrics =
+        tokio::task::spawn_blocking(move || Sampler::new(SamplerPaths::system(state_dir)).sample())
+            .await
+            .ok();
     let outcome = tokio::time::timeout(
         config.once_timeout,
         drive(config, source, controller.as_ref(), &mut report),
@@ -452,9 +450,18 @@ async fn drive(
                     heartbeat_requested: false,
                     finished: false,
                 };
-                let end =
-                    session::run(ws, &mut station, &mut updates, &mut shutdown, &mut observer)
-                        .await;
+                let end = session::run(
+                    ws,
+                    &mut station,
+                    session::Inputs {
+                        updates: &mut updates,
+                        health: None,
+                        shutdown: &mut shutdown,
+                        watchdog: None,
+                    },
+                    &mut observer,
+                )
+                .await;
                 let finished = observer.finished;
                 match end {
                     SessionEnd::Finished => {}

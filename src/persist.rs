@@ -126,7 +126,7 @@ fn describe(error: &serde_json::Error) -> String {
 /// [`CORRUPT_NAME`] so that it is neither lost nor read again.
 pub fn load(dir: &Path) -> (PersistedState, Option<String>) {
     let path = dir.join(FILE_NAME);
-    let problem = match read_limited(&path) {
+    let problem = match read_limited(&path, MAX_FILE_BYTES) {
         Ok(bytes) => match decode(&bytes) {
             Ok(state) => return (state, None),
             Err(why) => why,
@@ -152,14 +152,16 @@ pub fn load(dir: &Path) -> (PersistedState, Option<String>) {
     (PersistedState::default(), Some(warning))
 }
 
-fn read_limited(path: &Path) -> io::Result<Vec<u8>> {
+/// Reads `path` whole, refusing more than `max_bytes`: the files this crate reads are small, and
+/// a path that is mistakenly a large file or a device must not fill the memory.
+pub(crate) fn read_limited(path: &Path, max_bytes: u64) -> io::Result<Vec<u8>> {
     let file = File::open(path)?;
     let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
+    file.take(max_bytes + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max_bytes {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("larger than {MAX_FILE_BYTES} bytes"),
+            format!("larger than {max_bytes} bytes"),
         ));
     }
     Ok(bytes)
@@ -169,51 +171,99 @@ fn read_limited(path: &Path) -> io::Result<Vec<u8>> {
 /// to [`TEMP_NAME`] (mode 0600) and is flushed to disk, then renamed over [`FILE_NAME`], then the
 /// directory is flushed so that the rename itself survives a power cut.
 pub fn save(dir: &Path, state: &PersistedState) -> io::Result<()> {
-    create_dir(dir)?;
-    let temp = dir.join(TEMP_NAME);
-    // A leftover from an interrupted save may have other permissions; start afresh.
+    write_atomically(
+        dir,
+        FILE_NAME,
+        encode(state).as_bytes(),
+        FileKind::PrivateDurable,
+    )
+}
+
+/// Who may read a file written by [`write_atomically`] and whether it must survive a power cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// It may hold a secret and must survive a power cut: a new directory gets mode 0700, the
+    /// file 0600, and file and directory are flushed to disk.
+    PrivateDurable,
+    /// Anyone on the machine may read it and it is rebuilt after a restart (it lives on tmpfs):
+    /// a new directory gets mode 0755, the file 0644, and nothing is flushed, since flushing an
+    /// SD card on every rewrite only wears it.
+    PublicVolatile,
+}
+
+impl FileKind {
+    fn dir_mode(self) -> u32 {
+        match self {
+            FileKind::PrivateDurable => 0o700,
+            FileKind::PublicVolatile => 0o755,
+        }
+    }
+
+    fn file_mode(self) -> u32 {
+        match self {
+            FileKind::PrivateDurable => 0o600,
+            FileKind::PublicVolatile => 0o644,
+        }
+    }
+}
+
+/// Replaces `dir/file_name` with `contents` so that a reader (and, for a durable file, a power
+/// cut) sees the old file or the new one, never half of one: the content goes to `file_name.tmp` first and is renamed over
+/// the file. `dir` is created when missing. A directory that exists keeps its mode.
+pub fn write_atomically(
+    dir: &Path,
+    file_name: &str,
+    contents: &[u8],
+    kind: FileKind,
+) -> io::Result<()> {
+    create_dir(dir, kind.dir_mode())?;
+    let temp = dir.join(format!("{file_name}.tmp"));
+    // A leftover from an interrupted write may have other permissions; start afresh.
     if let Err(e) = fs::remove_file(&temp)
         && e.kind() != io::ErrorKind::NotFound
     {
         return Err(e);
     }
-    let mut file = private_file(&temp)?;
-    file.write_all(encode(state).as_bytes())?;
-    file.sync_all()?;
+    let mut file = new_file(&temp, kind.file_mode())?;
+    file.write_all(contents)?;
+    let durable = kind == FileKind::PrivateDurable;
+    if durable {
+        file.sync_all()?;
+    }
     drop(file);
-    fs::rename(&temp, dir.join(FILE_NAME))?;
-    File::open(dir)?.sync_all()
+    fs::rename(&temp, dir.join(file_name))?;
+    if durable {
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 #[cfg(unix)]
-fn create_dir(dir: &Path) -> io::Result<()> {
+fn create_dir(dir: &Path, mode: u32) -> io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
+    fs::DirBuilder::new().recursive(true).mode(mode).create(dir)
 }
 
 #[cfg(not(unix))]
-fn create_dir(dir: &Path) -> io::Result<()> {
+fn create_dir(dir: &Path, _mode: u32) -> io::Result<()> {
     fs::create_dir_all(dir)
 }
 
 #[cfg(unix)]
-fn private_file(path: &Path) -> io::Result<File> {
+fn new_file(path: &Path, mode: u32) -> io::Result<File> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let file = OpenOptions::new()
         .write(true)
         .create_new(true)
-        .mode(0o600)
+        .mode(mode)
         .open(path)?;
     // The umask may have taken bits away; make the mode exact.
-    file.set_permissions(fs::Permissions::from_mode(0o600))?;
+    file.set_permissions(fs::Permissions::from_mode(mode))?;
     Ok(file)
 }
 
 #[cfg(not(unix))]
-fn private_file(path: &Path) -> io::Result<File> {
+fn new_file(path: &Path, _mode: u32) -> io::Result<File> {
     OpenOptions::new().write(true).create_new(true).open(path)
 }
 
@@ -269,6 +319,11 @@ mod tests {
         // A second save replaces the first.
         save(&state_dir, &PersistedState::default()).unwrap();
         assert_eq!(load(&state_dir), (PersistedState::default(), None));
+    }
+
+    #[test]
+    fn the_temp_name_is_the_one_write_atomically_uses() {
+        assert_eq!(TEMP_NAME, format!("{FILE_NAME}.tmp"));
     }
 
     #[test]

@@ -218,6 +218,24 @@ pub fn parse(text: &str) -> Result<Frame, FrameError> {
     }
 }
 
+/// Names of the fields that carry a secret in a CSMS request (2.0.1 SetVariables of
+/// SecurityCtrlr.BasicAuthPassword, 1.6 ChangeConfiguration of AuthorizationKey).
+const SECRET_MARKERS: &[&str] = &["BasicAuthPassword", "AuthorizationKey"];
+
+/// `text` as it may appear in a log line: a frame that may carry a secret is withheld whole
+/// (which value is the secret depends on the request's shape; withholding all is the safe rule).
+pub fn loggable(text: &str) -> std::borrow::Cow<'_, str> {
+    if SECRET_MARKERS.iter().any(|m| text.contains(m)) {
+        format!(
+            "[{} bytes withheld: the frame may carry a password]",
+            text.len()
+        )
+        .into()
+    } else {
+        text.into()
+    }
+}
+
 /// A CALL frame.
 pub fn call(id: &str, action: &str, payload: &Value) -> String {
     json!([2, id, action, payload]).to_string()
@@ -352,6 +370,18 @@ mod tests {
         let frame = call_error("-1", ErrorCode::FormatViolation, V16, "bad");
         let v: Value = serde_json::from_str(&frame).unwrap();
         assert_eq!(v, json!([4, "-1", "FormationViolation", "bad", {}]));
+    }
+
+    #[test]
+    fn frames_that_may_carry_a_password_are_withheld_from_logs() {
+        let set = r#"[2,"a","SetVariables",{"setVariableData":[{"attributeValue":"s3cret-value-0123","component":{"name":"SecurityCtrlr"},"variable":{"name":"BasicAuthPassword"}}]}]"#;
+        assert!(!loggable(set).contains("s3cret"));
+        let change = r#"[2,"a","ChangeConfiguration",{"key":"AuthorizationKey","value":"s3cret"}]"#;
+        assert!(!loggable(change).contains("s3cret"));
+        assert_eq!(
+            loggable(r#"[2,"a","Heartbeat",{}]"#),
+            r#"[2,"a","Heartbeat",{}]"#
+        );
     }
 
     #[test]

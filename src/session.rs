@@ -16,7 +16,9 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
+use crate::health_task::HealthInput;
 use crate::link::WsStream;
+use crate::sd_notify::Watchdog;
 use crate::station::{Event, Station};
 use crate::status_source::ConnectorUpdate;
 
@@ -69,14 +71,32 @@ pub trait Observer {
     }
 }
 
+/// What feeds a session besides the socket.
+pub struct Inputs<'a> {
+    /// Connector statuses from the charge controller (or nothing).
+    pub updates: &'a mut mpsc::Receiver<ConnectorUpdate>,
+    /// Health changes and due metrics from the sampler, when one runs.
+    pub health: Option<&'a mut mpsc::Receiver<HealthInput>>,
+    /// Turns true on SIGTERM/SIGINT.
+    pub shutdown: &'a mut watch::Receiver<bool>,
+    /// systemd's watchdog, pinged from the loop itself: if the loop hangs, the pings stop and
+    /// systemd restarts the station.
+    pub watchdog: Option<&'a mut Watchdog>,
+}
+
 /// Runs the session until it ends. The caller has already called `handle_connected`.
 pub async fn run(
     mut ws: WsStream,
     station: &mut Station,
-    updates: &mut mpsc::Receiver<ConnectorUpdate>,
-    shutdown: &mut watch::Receiver<bool>,
+    inputs: Inputs<'_>,
     observer: &mut dyn Observer,
 ) -> SessionEnd {
+    let Inputs {
+        updates,
+        mut health,
+        shutdown,
+        mut watchdog,
+    } = inputs;
     let mut last_received = Instant::now();
     // The interval is the station's (the CSMS may change it mid-session).
     let mut ping_interval = station.ping_interval();
@@ -84,10 +104,8 @@ pub async fn run(
     let mut updates_open = true;
 
     loop {
-        // Carry out what the core asked for.
-        if let Err(end) = flush(&mut ws, station).await {
-            return end;
-        }
+        // Events first: what must survive a restart is saved before the answer that made the
+        // change leaves (a crash in between must not lose an Accepted change). Then the frames.
         let now = Instant::now();
         let mut control = Control::Continue;
         while let Some(event) = station.poll_event() {
@@ -114,14 +132,26 @@ pub async fn run(
             ping_interval = station.ping_interval();
             next_ping = (!ping_interval.is_zero()).then(|| Instant::now() + ping_interval);
         }
+        // The watchdog's next ping is one of the wake-ups, so an idle, healthy station keeps
+        // pinging.
+        if let Some(watchdog) = watchdog.as_deref_mut() {
+            watchdog.ping_if_due(Instant::now());
+        }
+        let watchdog_deadline = watchdog.as_deref().and_then(Watchdog::next_ping);
+
         let silence_deadline =
             last_received + silence_limit(ping_interval, station.heartbeat_interval());
         let core_deadline = station.poll_timeout();
-        let wake = [Some(silence_deadline), core_deadline, next_ping]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap_or(silence_deadline);
+        let wake = [
+            Some(silence_deadline),
+            core_deadline,
+            next_ping,
+            watchdog_deadline,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(silence_deadline);
 
         tokio::select! {
             incoming = ws.next() => {
@@ -129,7 +159,7 @@ pub async fn run(
                 last_received = now;
                 match incoming {
                     Some(Ok(Message::Text(text))) => {
-                        tracing::trace!(frame = %text.as_str(), "received");
+                        tracing::trace!(frame = %crate::rpc::loggable(text.as_str()), "received");
                         station.handle_text(now, text.as_str());
                     }
                     Some(Ok(Message::Binary(_))) => {
@@ -157,6 +187,15 @@ pub async fn run(
                     None => updates_open = false,
                 }
             }
+            input = next_health(&mut health) => {
+                let now = Instant::now();
+                match input {
+                    Some(HealthInput::Health(flags)) => station.handle_health(now, flags),
+                    Some(HealthInput::Metrics(data)) => station.send_metrics(now, data),
+                    // The sampler stopped: the station keeps its last health.
+                    None => health = None,
+                }
+            }
             _ = shutdown.changed() => {}
             _ = tokio::time::sleep_until(wake.into()) => {
                 let now = Instant::now();
@@ -176,10 +215,18 @@ pub async fn run(
     }
 }
 
+/// The sampler's next word; pends forever when there is no sampler.
+async fn next_health(health: &mut Option<&mut mpsc::Receiver<HealthInput>>) -> Option<HealthInput> {
+    match health {
+        Some(receiver) => receiver.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn flush(ws: &mut WsStream, station: &mut Station) -> Result<(), SessionEnd> {
     let mut sent = false;
     while let Some(frame) = station.poll_transmit() {
-        tracing::trace!(frame = %frame, "sending");
+        tracing::trace!(frame = %crate::rpc::loggable(&frame), "sending");
         ws.feed(Message::Text(frame.into()))
             .await
             .map_err(|e| SessionEnd::Failed(e.to_string()))?;

@@ -50,6 +50,9 @@ impl fmt::Display for OcppVersion {
     }
 }
 
+/// The vendorId of the station's own DataTransfer messages.
+pub const VENDOR_ID: &str = "ocpp-station";
+
 /// The spellings accepted in `OCPP_PRIMARY` and `--primary`.
 pub const VERSION_SPELLINGS: &str = "2.0.1, 201, v201, ocpp2.0.1, 1.6, 1.6j, 16, v16, ocpp1.6";
 
@@ -121,6 +124,21 @@ pub enum ConnectorStatus {
 }
 
 impl ConnectorStatus {
+    /// The status's name as 1.6 spells it (the most detailed one: 2.0.1 folds several into
+    /// Occupied).
+    pub fn name(&self) -> &'static str {
+        match self {
+            ConnectorStatus::Available => "Available",
+            ConnectorStatus::Preparing => "Preparing",
+            ConnectorStatus::Charging => "Charging",
+            ConnectorStatus::SuspendedEv => "SuspendedEV",
+            ConnectorStatus::SuspendedEvse => "SuspendedEVSE",
+            ConnectorStatus::Finishing => "Finishing",
+            ConnectorStatus::Unavailable => "Unavailable",
+            ConnectorStatus::Faulted(_) => "Faulted",
+        }
+    }
+
     /// The CSMS would see no difference between `self` and `other` in `version`: 2.0.1 folds
     /// the session phases into Occupied, so Preparing -> Charging is no news there.
     pub fn same_on_wire(&self, other: &ConnectorStatus, version: OcppVersion) -> bool {
@@ -206,11 +224,31 @@ pub enum Request {
         connector: u32,
         /// The status to report.
         status: ConnectorStatus,
+        /// A warning that does not take the connector out of service (1.6 connector 0 carries
+        /// the station's health warnings this way: errorCode, info, vendorErrorCode).
+        notice: Option<Fault>,
     },
     /// Heartbeat.
     Heartbeat,
     /// SecurityEventNotification announcing this start (2.0.1).
     SecurityEvent(SecurityEventKind),
+    /// NotifyEvent on the station's `Problem` variable (2.0.1): a health warning raised or
+    /// cleared.
+    StationProblem {
+        /// Unique per event.
+        event_id: i32,
+        /// The warning.
+        warning: Fault,
+        /// True when it has cleared.
+        cleared: bool,
+    },
+    /// DataTransfer of one of the station's own messages (vendorId `ocpp-station`).
+    DataTransfer {
+        /// The messageId.
+        message_id: &'static str,
+        /// The data (2.0.1: as JSON; 1.6: as JSON text).
+        data: Value,
+    },
     /// One part of a NotifyReport answering GetBaseReport (2.0.1).
     NotifyReport {
         /// The GetBaseReport's requestId.
@@ -246,6 +284,8 @@ impl Request {
             Request::SecurityEvent(_) => "SecurityEventNotification",
             Request::ConnectorProblem { .. } => "NotifyEvent",
             Request::NotifyReport { .. } => "NotifyReport",
+            Request::StationProblem { .. } => "NotifyEvent",
+            Request::DataTransfer { .. } => "DataTransfer",
         }
     }
 }

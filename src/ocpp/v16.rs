@@ -29,15 +29,26 @@ pub fn encode(
             firmware_version: boot.firmware_version.clone(),
             ..Default::default()
         }),
-        Request::Status { connector, status } => {
-            let (status, error_code, info, vendor_error_code) = match status {
-                ConnectorStatus::Faulted(fault) => (
+        Request::Status {
+            connector,
+            status,
+            notice,
+        } => {
+            let (status, error_code, info, vendor_error_code) = match (status, notice) {
+                (ConnectorStatus::Faulted(fault), _) => (
                     ChargePointStatus::Faulted,
                     error_code(fault.code),
                     fault.info.clone(),
                     fault.vendor_error_code.clone(),
                 ),
-                other => (
+                // A warning: the connector stays in service, the cause is still on the wire.
+                (other, Some(notice)) => (
+                    plain_status(other),
+                    error_code(notice.code),
+                    notice.info.clone(),
+                    notice.vendor_error_code.clone(),
+                ),
+                (other, None) => (
                     plain_status(other),
                     ChargePointErrorCode::NoError,
                     None,
@@ -55,9 +66,16 @@ pub fn encode(
             })
         }
         Request::Heartbeat => Ok(json!({})),
+        Request::DataTransfer { message_id, data } => Ok(json!({
+            "vendorId": super::VENDOR_ID,
+            "messageId": message_id,
+            // 1.6 data is a string: the JSON as text.
+            "data": data.to_string(),
+        })),
         // 1.6 carries the fault's cause in StatusNotification itself.
         Request::SecurityEvent(_)
         | Request::ConnectorProblem { .. }
+        | Request::StationProblem { .. }
         | Request::NotifyReport { .. } => return None,
     })
 }
@@ -178,6 +196,7 @@ mod tests {
             &Request::Status {
                 connector: 0,
                 status: ConnectorStatus::Unavailable,
+                notice: None,
             },
             &boot_info(),
             now(),
@@ -202,6 +221,7 @@ mod tests {
             &Request::Status {
                 connector: 1,
                 status: ConnectorStatus::Faulted(fault),
+                notice: None,
             },
             &boot_info(),
             now(),

@@ -38,7 +38,9 @@ pub fn encode(request: &Request, boot: &BootInfo, now: DateTime<Utc>) -> serde_j
                 modem: None,
             },
         }),
-        Request::Status { connector, status } => {
+        Request::Status {
+            connector, status, ..
+        } => {
             let id = i32::try_from(*connector).unwrap_or(i32::MAX);
             serde_json::to_value(StatusNotificationRequest {
                 timestamp: now,
@@ -72,43 +74,73 @@ pub fn encode(request: &Request, boot: &BootInfo, now: DateTime<Utc>) -> serde_j
             }
             Ok(report)
         }
+        Request::DataTransfer { message_id, data } => Ok(json!({
+            "vendorId": super::VENDOR_ID,
+            "messageId": message_id,
+            "data": data,
+        })),
+        Request::StationProblem {
+            event_id,
+            warning,
+            cleared,
+        } => problem_event(now, *event_id, warning, *cleared, None),
         Request::ConnectorProblem {
             connector,
             event_id,
             fault,
             cleared,
-        } => serde_json::to_value(NotifyEventRequest {
-            generated_at: now,
-            tbc: None,
-            seq_no: 0,
-            event_data: vec![EventDataType {
-                event_id: *event_id,
-                timestamp: now,
-                trigger: EventTriggerEnumType::Delta,
-                cause: None,
-                // The standard Connector.Problem variable is a boolean.
-                actual_value: if *cleared { "false" } else { "true" }.into(),
-                tech_code: Some(fault.tech_code().chars().take(50).collect()),
-                tech_info: fault.info.clone(),
-                cleared: cleared.then_some(true),
-                transaction_id: None,
-                variable_monitoring_id: None,
-                event_notification_type: EventNotificationEnumType::HardWiredNotification,
-                component: ComponentType {
-                    name: "Connector".into(),
-                    instance: None,
-                    evse: Some(EVSEType {
-                        id: i32::try_from(*connector).unwrap_or(i32::MAX),
-                        connector_id: Some(1),
-                    }),
-                },
-                variable: VariableType {
-                    name: "Problem".into(),
-                    instance: None,
-                },
-            }],
-        }),
+        } => problem_event(now, *event_id, fault, *cleared, Some(*connector)),
     }
+}
+
+/// NotifyEvent on the standard `Problem` variable of the connector (`Some(evse)`) or of the
+/// charging station (`None`).
+fn problem_event(
+    now: DateTime<Utc>,
+    event_id: i32,
+    fault: &crate::ocpp::Fault,
+    cleared: bool,
+    evse: Option<u32>,
+) -> serde_json::Result<Value> {
+    let component = match evse {
+        Some(evse) => ComponentType {
+            name: "Connector".into(),
+            instance: None,
+            evse: Some(EVSEType {
+                id: i32::try_from(evse).unwrap_or(i32::MAX),
+                connector_id: Some(1),
+            }),
+        },
+        None => ComponentType {
+            name: "ChargingStation".into(),
+            instance: None,
+            evse: None,
+        },
+    };
+    serde_json::to_value(NotifyEventRequest {
+        generated_at: now,
+        tbc: None,
+        seq_no: 0,
+        event_data: vec![EventDataType {
+            event_id,
+            timestamp: now,
+            trigger: EventTriggerEnumType::Delta,
+            cause: None,
+            // The standard Problem variable is a boolean.
+            actual_value: if cleared { "false" } else { "true" }.into(),
+            tech_code: Some(fault.tech_code().chars().take(50).collect()),
+            tech_info: fault.info.clone(),
+            cleared: cleared.then_some(true),
+            transaction_id: None,
+            variable_monitoring_id: None,
+            event_notification_type: EventNotificationEnumType::HardWiredNotification,
+            component,
+            variable: VariableType {
+                name: "Problem".into(),
+                instance: None,
+            },
+        }],
+    })
 }
 
 /// The 2.0.1 connectorStatus for a version-neutral status.
@@ -222,6 +254,7 @@ mod tests {
             &Request::Status {
                 connector: 2,
                 status: ConnectorStatus::Charging,
+                notice: None,
             },
             &boot_info(),
             now(),

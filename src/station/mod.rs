@@ -17,7 +17,7 @@ mod registration;
 #[cfg(test)]
 mod tests;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,9 +28,10 @@ use crate::backoff::BackoffConfig;
 use crate::clock::{WallClock, format_timestamp};
 use crate::config::BootInfo;
 use crate::device_model::{self, Change, DeviceModel};
+use crate::metrics::Health;
 use crate::ocpp::{
-    self, BootReason, ConnectorStatus, OcppVersion, RegistrationStatus, Reply, Request,
-    SecurityEventKind,
+    self, BootReason, ConnectorStatus, Fault, FaultCode, OcppVersion, RegistrationStatus, Reply,
+    Request, SecurityEventKind,
 };
 use crate::rpc::{self, Frame};
 use crate::secret::Secret;
@@ -94,11 +95,14 @@ pub enum CallOutcome {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// A CALL of the station's finished.
-    CallFinished(CallRecord),
+    CallFinished(Box<CallRecord>),
     /// Something that must survive a restart changed: save [`Station::restorable`].
     StateChanged,
     /// The CSMS's Reset is due now: send what is queued, close the link, restart the process.
     ResetDue,
+    /// The CSMS set a new Basic-auth password: close the link once the answer is out and dial
+    /// again with it, at once (OCTT TC_073_CS).
+    ReconnectRequested,
 }
 
 /// What the station restores from disk at start and hands back for saving. Its `Debug` hides
@@ -180,7 +184,7 @@ struct Outstanding {
 struct ConnectorSlot {
     current: ConnectorStatus,
     /// What the CSMS last acknowledged; `None` until it acknowledged anything.
-    reported: Option<ConnectorStatus>,
+    reported: Option<(ConnectorStatus, Option<Fault>)>,
 }
 
 /// The station core. See the module documentation for the drain order.
@@ -210,6 +214,14 @@ pub struct Station {
     events: VecDeque<Event>,
     /// The next NotifyEvent eventId.
     next_event_id: i32,
+    /// The Pi's own health, from the metrics sampler.
+    health: Health,
+    /// Station warnings the CSMS acknowledged as raised (2.0.1 NotifyEvent).
+    warnings_known: BTreeSet<String>,
+    /// When the last Heartbeat was answered.
+    last_heartbeat_utc: Option<DateTime<Utc>>,
+    /// Heartbeats in a row that got no answer.
+    missed_heartbeats: u32,
 }
 
 impl Station {
@@ -252,6 +264,10 @@ impl Station {
             transmit: VecDeque::new(),
             events: VecDeque::new(),
             next_event_id,
+            health: Health::default(),
+            warnings_known: BTreeSet::new(),
+            last_heartbeat_utc: None,
+            missed_heartbeats: 0,
         }
     }
 
@@ -347,6 +363,9 @@ impl Station {
             if matches!(o.request, Request::Boot(_)) {
                 self.registration.boot_failed(now, NON_FLOODING_BOOT_RETRY);
             }
+            if o.request == Request::Heartbeat {
+                self.missed_heartbeats += 1;
+            }
             self.push_record(o, CallOutcome::Timeout);
         }
         if let Link::Online { .. } = self.link {
@@ -394,6 +413,40 @@ impl Station {
             self.pump(now);
         }
         Ok(())
+    }
+
+    /// The Pi's health changed (too hot, under-voltage, disk nearly full).
+    pub fn handle_health(&mut self, now: Instant, health: Health) {
+        if health == self.health {
+            return;
+        }
+        self.health = health;
+        if self.is_online() && self.registration.is_accepted() {
+            self.queue_owed(false);
+            self.pump(now);
+        }
+    }
+
+    /// Sends the station's metrics to the CSMS as DataTransfer `Metrics`, when registered and
+    /// online. Metrics are a snapshot: one that cannot go now is dropped, never queued for later.
+    pub fn send_metrics(&mut self, now: Instant, data: Value) {
+        if !self.is_online() || !self.registration.is_accepted() {
+            return;
+        }
+        self.queue.retain(|r| {
+            !matches!(
+                r,
+                Request::DataTransfer {
+                    message_id: METRICS_MESSAGE_ID,
+                    ..
+                }
+            )
+        });
+        self.queue.push_back(Request::DataTransfer {
+            message_id: METRICS_MESSAGE_ID,
+            data,
+        });
+        self.pump(now);
     }
 
     /// Sends a Heartbeat as soon as the link allows (the `--once` run asks for one).
@@ -450,6 +503,26 @@ impl Station {
     /// the operator made it Unavailable.
     pub fn connector_status(&self, connector: u32) -> Option<ConnectorStatus> {
         ((connector as usize) < self.connectors.len()).then(|| self.effective(connector))
+    }
+
+    /// When the last Heartbeat was answered.
+    pub fn last_heartbeat_utc(&self) -> Option<DateTime<Utc>> {
+        self.last_heartbeat_utc
+    }
+
+    /// Heartbeats in a row that got no answer.
+    pub fn missed_heartbeats(&self) -> u32 {
+        self.missed_heartbeats
+    }
+
+    /// The Pi's health as last reported.
+    pub fn health(&self) -> Health {
+        self.health
+    }
+
+    /// The connector numbers the station has (from 1).
+    pub fn connectors(&self) -> std::ops::RangeInclusive<u32> {
+        1..=self.settings.connectors
     }
 
     /// The WebSocket ping interval in force (zero: none).
@@ -510,28 +583,40 @@ impl Station {
         };
         for connector in first..self.connectors.len() as u32 {
             let status = self.effective(connector);
+            let notice = self.notice(version, connector);
             // What the CSMS will know once the status in flight (if any) is answered.
             let in_flight = self.outstanding.as_ref().and_then(|o| match &o.request {
                 Request::Status {
                     connector: c,
                     status,
-                } if *c == connector => Some(status),
+                    notice,
+                } if *c == connector => Some((status, notice.as_ref())),
                 _ => None,
             });
             let known = in_flight.or_else(|| {
                 self.connectors
                     .get(connector as usize)
                     .and_then(|s| s.reported.as_ref())
+                    .map(|(status, notice)| (status, notice.as_ref()))
             });
-            let owed =
-                report_all || known.is_none_or(|known| !known.same_on_wire(&status, version));
+            let owed = report_all
+                || known.is_none_or(|(known, known_notice)| {
+                    !known.same_on_wire(&status, version) || known_notice != notice.as_ref()
+                });
             let queued = self
                 .queue
                 .iter()
                 .any(|r| matches!(r, Request::Status { connector: c, .. } if *c == connector));
             if owed && !queued {
-                self.queue.push_back(Request::Status { connector, status });
+                self.queue.push_back(Request::Status {
+                    connector,
+                    status,
+                    notice,
+                });
             }
+        }
+        if version == OcppVersion::V201 {
+            self.queue_station_problems();
         }
         let startup = Request::SecurityEvent(self.startup_event());
         if version == OcppVersion::V201 && !self.startup_reported && !self.queue.contains(&startup)
@@ -563,8 +648,14 @@ impl Station {
                 return;
             };
             // A status waiting in a queue is sent as it is now, not as it was when queued.
-            if let Request::Status { connector, status } = &mut request {
+            if let Request::Status {
+                connector,
+                status,
+                notice,
+            } = &mut request
+            {
                 *status = self.effective(*connector);
+                *notice = self.notice(version, *connector);
             }
             let now_utc = self.clock.now_utc();
             let payload = match version {
@@ -603,13 +694,21 @@ impl Station {
     /// 2.0.1: a StatusNotification that raises or clears a fault is followed by a NotifyEvent
     /// with the cause, compared with what the CSMS last acknowledged.
     fn problem_event(&mut self, version: OcppVersion, request: &Request) -> Option<Request> {
-        let Request::Status { connector, status } = request else {
+        let Request::Status {
+            connector, status, ..
+        } = request
+        else {
             return None;
         };
         if version != OcppVersion::V201 {
             return None;
         }
-        let reported = self.connectors.get(*connector as usize)?.reported.as_ref();
+        let reported = self
+            .connectors
+            .get(*connector as usize)?
+            .reported
+            .as_ref()
+            .map(|(status, _)| status);
         let (fault, cleared) = match (status, reported) {
             (ConnectorStatus::Faulted(now), Some(ConnectorStatus::Faulted(before)))
                 if now == before =>
@@ -620,8 +719,7 @@ impl Station {
             (_, Some(ConnectorStatus::Faulted(before))) => (before.clone(), true),
             _ => return None,
         };
-        let event_id = self.next_event_id;
-        self.next_event_id = self.next_event_id.wrapping_add(1).max(0);
+        let event_id = self.take_event_id();
         Some(Request::ConnectorProblem {
             connector: *connector,
             event_id,
@@ -641,9 +739,16 @@ impl Station {
                 tracing::warn!(%code, "the CSMS answered BootNotification with an error");
                 self.registration.boot_failed(now, NON_FLOODING_BOOT_RETRY);
             }
-            (Request::Status { connector, status }, CallOutcome::Result(_)) => {
+            (
+                Request::Status {
+                    connector,
+                    status,
+                    notice,
+                },
+                CallOutcome::Result(_),
+            ) => {
                 if let Some(slot) = self.connectors.get_mut(*connector as usize) {
-                    slot.reported = Some(status.clone());
+                    slot.reported = Some((status.clone(), notice.clone()));
                 }
                 // Anything that changed meanwhile and is still news goes next. Only after a
                 // success: re-sending after an error could loop against a CSMS that refuses.
@@ -653,7 +758,26 @@ impl Station {
             }
             (Request::SecurityEvent(_), CallOutcome::Result(_)) => self.startup_reported = true,
             (Request::Heartbeat, CallOutcome::Result(payload)) => {
+                self.last_heartbeat_utc = Some(outstanding.sent_utc);
+                self.missed_heartbeats = 0;
                 self.check_clock(ocpp::read_current_time(payload));
+            }
+            (Request::Heartbeat, _) => self.missed_heartbeats += 1,
+            (
+                Request::StationProblem {
+                    warning, cleared, ..
+                },
+                CallOutcome::Result(_),
+            ) => {
+                let code = warning.tech_code();
+                if *cleared {
+                    self.warnings_known.remove(&code);
+                } else {
+                    self.warnings_known.insert(code);
+                }
+                if self.registration.is_accepted() {
+                    self.queue_owed(false);
+                }
             }
             _ => {}
         }
@@ -700,9 +824,15 @@ impl Station {
     /// 0 (1.6) stands for the station: Unavailable when no connector can be used.
     fn effective(&self, connector: u32) -> ConnectorStatus {
         if connector == 0 {
+            if !self.availability.station_operative() {
+                return ConnectorStatus::Unavailable;
+            }
+            if self.health.too_hot {
+                return too_hot();
+            }
             let usable = (1..self.connectors.len() as u32)
                 .any(|c| self.effective(c) != ConnectorStatus::Unavailable);
-            return if self.availability.station_operative() && usable {
+            return if usable {
                 ConnectorStatus::Available
             } else {
                 ConnectorStatus::Unavailable
@@ -710,6 +840,10 @@ impl Station {
         }
         if self.availability.is_unavailable(connector) {
             return ConnectorStatus::Unavailable;
+        }
+        // Too hot to charge safely: every connector is out of service until it cools down.
+        if self.health.too_hot {
+            return too_hot();
         }
         self.connectors
             .get(connector as usize)
@@ -720,12 +854,99 @@ impl Station {
     /// heartbeat interval is read from the device model where it is used (the shell asks for
     /// the ping interval, back-off and password when it needs them).
     fn apply_changes(&mut self, changes: Vec<Change>) {
+        let mut reconnect = false;
         for change in changes {
-            if let Change::HeartbeatInterval(interval) = change {
-                self.heartbeat_interval = interval;
+            match change {
+                Change::HeartbeatInterval(interval) => self.heartbeat_interval = interval,
+                Change::Password(_) => reconnect = true,
+                _ => {}
             }
         }
+        // Saved first: the reconnect must find the new password on disk too.
         self.events.push_back(Event::StateChanged);
+        if reconnect {
+            self.events.push_back(Event::ReconnectRequested);
+        }
+    }
+
+    /// The station's health warnings that do not take it out of service.
+    fn warnings(&self) -> Vec<Fault> {
+        let mut warnings = Vec::new();
+        if self.health.under_voltage {
+            warnings.push(Fault {
+                code: FaultCode::OtherError,
+                info: Some("power supply under-voltage".into()),
+                vendor_error_code: Some("UNDER_VOLTAGE".into()),
+            });
+        }
+        if self.health.disk_nearly_full {
+            warnings.push(Fault {
+                code: FaultCode::OtherError,
+                info: Some("disk nearly full".into()),
+                vendor_error_code: Some("DISK_NEARLY_FULL".into()),
+            });
+        }
+        warnings
+    }
+
+    /// 1.6 carries a station warning on connector 0's StatusNotification (the first, when there
+    /// are several); 2.0.1 uses NotifyEvent instead.
+    fn notice(&self, version: OcppVersion, connector: u32) -> Option<Fault> {
+        if version != OcppVersion::V16 || connector != 0 {
+            return None;
+        }
+        self.warnings().into_iter().next()
+    }
+
+    /// 2.0.1: raises the warnings the CSMS does not know of yet and clears those that ended,
+    /// judged against what it acknowledged and what is already on its way.
+    fn queue_station_problems(&mut self) {
+        let current = self.warnings();
+        let pending = |queue: &VecDeque<Request>, outstanding: &Option<Outstanding>, code: &str| {
+            queue
+                .iter()
+                .chain(outstanding.as_ref().map(|o| &o.request))
+                .any(|r| matches!(r, Request::StationProblem { warning, .. } if warning.tech_code() == code))
+        };
+        for warning in &current {
+            let code = warning.tech_code();
+            if !self.warnings_known.contains(&code)
+                && !pending(&self.queue, &self.outstanding, &code)
+            {
+                let event_id = self.take_event_id();
+                self.queue.push_back(Request::StationProblem {
+                    event_id,
+                    warning: warning.clone(),
+                    cleared: false,
+                });
+            }
+        }
+        let ended: Vec<String> = self
+            .warnings_known
+            .iter()
+            .filter(|code| !current.iter().any(|w| w.tech_code() == **code))
+            .cloned()
+            .collect();
+        for code in ended {
+            if !pending(&self.queue, &self.outstanding, &code) {
+                let event_id = self.take_event_id();
+                self.queue.push_back(Request::StationProblem {
+                    event_id,
+                    warning: Fault {
+                        code: FaultCode::OtherError,
+                        info: None,
+                        vendor_error_code: Some(code),
+                    },
+                    cleared: true,
+                });
+            }
+        }
+    }
+
+    fn take_event_id(&mut self) -> i32 {
+        let id = self.next_event_id;
+        self.next_event_id = self.next_event_id.wrapping_add(1).max(0);
+        id
     }
 
     /// The 2.0.1 security event that announces this start.
@@ -768,13 +989,26 @@ impl Station {
     }
 
     fn push_record(&mut self, o: Outstanding, outcome: CallOutcome) {
-        self.events.push_back(Event::CallFinished(CallRecord {
-            request: o.request,
-            unique_id: o.id,
-            sent_utc: o.sent_utc,
-            outcome,
-        }));
+        self.events
+            .push_back(Event::CallFinished(Box::new(CallRecord {
+                request: o.request,
+                unique_id: o.id,
+                sent_utc: o.sent_utc,
+                outcome,
+            })));
     }
+}
+
+/// The messageId of the station's metrics DataTransfer.
+pub const METRICS_MESSAGE_ID: &str = "Metrics";
+
+/// Every connector's status while the station is too hot to charge safely.
+fn too_hot() -> ConnectorStatus {
+    ConnectorStatus::Faulted(Fault {
+        code: FaultCode::HighTemperature,
+        info: Some("station too hot to charge safely".into()),
+        vendor_error_code: None,
+    })
 }
 
 /// A session runs: a cable or EV is there, energy flows or has just flowed.

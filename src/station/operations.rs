@@ -19,9 +19,7 @@ use crate::ocpp::{OcppVersion, RegistrationStatus, Reply, Request};
 use crate::rpc::ErrorCode;
 use rust_ocpp::v2_0_1::enumerations::connector_status_enum_type::ConnectorStatusEnumType;
 
-/// The vendorId of this station's own DataTransfer messages.
-pub const VENDOR_ID: &str = "ocpp-station";
-
+use crate::ocpp::VENDOR_ID;
 impl Station {
     /// How the station answers a CALL from the CSMS.
     pub(super) fn answer(
@@ -219,8 +217,12 @@ impl Station {
                 };
                 for connector in targets {
                     let status = self.effective(connector);
-                    self.triggered
-                        .push_back(Request::Status { connector, status });
+                    let notice = self.notice(version, connector);
+                    self.triggered.push_back(Request::Status {
+                        connector,
+                        status,
+                        notice,
+                    });
                 }
             }
             TriggerTarget::Other => return status("NotImplemented"),

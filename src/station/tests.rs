@@ -469,10 +469,7 @@ fn a_boot_without_answer_times_out_and_is_retried() {
     p.run_for(Duration::from_secs(30));
     assert!(matches!(
         &p.events[0],
-        Event::CallFinished(CallRecord {
-            outcome: CallOutcome::Timeout,
-            ..
-        })
+        Event::CallFinished(record) if record.outcome == CallOutcome::Timeout
     ));
     assert_eq!(p.count("BootNotification"), 1);
     p.run_for(NON_FLOODING_BOOT_RETRY);
@@ -1147,4 +1144,190 @@ fn a_change_while_a_status_is_in_flight_is_sent_after_it() {
         .map(|c| c.2["connectorStatus"].as_str().unwrap())
         .collect();
     assert_eq!(evse1, ["Unavailable", "Occupied", "Unavailable"]);
+}
+
+fn health(too_hot: bool, under_voltage: bool, disk_nearly_full: bool) -> crate::metrics::Health {
+    crate::metrics::Health {
+        too_hot,
+        under_voltage,
+        disk_nearly_full,
+    }
+}
+
+#[test]
+fn too_hot_faults_every_connector_until_it_cools_down() {
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V16);
+    let now = p.clock.now();
+    p.station
+        .handle_connector_status(now, 1, ConnectorStatus::Charging)
+        .unwrap();
+    p.exchange();
+    let before = p.calls.len();
+    p.station.handle_health(now, health(true, false, false));
+    p.exchange();
+    let faulted: Vec<(u64, &str, &str)> = p.calls[before..]
+        .iter()
+        .map(|c| {
+            (
+                c.2["connectorId"].as_u64().unwrap(),
+                c.2["status"].as_str().unwrap(),
+                c.2["errorCode"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        faulted.contains(&(1, "Faulted", "HighTemperature")),
+        "{faulted:?}"
+    );
+    assert!(
+        faulted.contains(&(0, "Faulted", "HighTemperature")),
+        "{faulted:?}"
+    );
+    p.station.handle_health(now, health(false, false, false));
+    p.exchange();
+    assert_eq!(
+        p.station.connector_status(1),
+        Some(ConnectorStatus::Charging)
+    );
+    let last = &p.calls.last().unwrap().2;
+    assert_eq!(last["errorCode"], "NoError");
+}
+
+#[test]
+fn on_16_a_warning_rides_on_connector_zero_without_taking_it_out_of_service() {
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V16);
+    let now = p.clock.now();
+    p.station
+        .handle_connector_status(now, 1, ConnectorStatus::Available)
+        .unwrap();
+    p.exchange();
+    p.station.handle_health(now, health(false, true, false));
+    p.exchange();
+    let last = &p.calls.last().unwrap().2;
+    assert_eq!(
+        (
+            last["connectorId"].as_u64(),
+            last["status"].as_str(),
+            last["errorCode"].as_str(),
+            last["vendorErrorCode"].as_str()
+        ),
+        (
+            Some(0),
+            Some("Available"),
+            Some("OtherError"),
+            Some("UNDER_VOLTAGE")
+        )
+    );
+    p.station.handle_health(now, health(false, false, false));
+    p.exchange();
+    let last = &p.calls.last().unwrap().2;
+    assert_eq!(
+        (last["connectorId"].as_u64(), last["errorCode"].as_str()),
+        (Some(0), Some("NoError"))
+    );
+    assert!(last.get("vendorErrorCode").is_none());
+}
+
+#[test]
+fn on_201_warnings_are_station_problem_events_raised_and_cleared_once() {
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V201);
+    let now = p.clock.now();
+    p.station.handle_health(now, health(false, false, true));
+    p.exchange();
+    p.station.handle_health(now, health(false, false, true));
+    p.exchange();
+    let events: Vec<&Value> = p
+        .calls
+        .iter()
+        .filter(|c| c.1 == "NotifyEvent")
+        .map(|c| &c.2["eventData"][0])
+        .collect();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["component"], json!({"name":"ChargingStation"}));
+    assert_eq!(events[0]["techCode"], "DISK_NEARLY_FULL");
+    assert_eq!(
+        p.count("StatusNotification"),
+        2,
+        "a warning changes no connector status"
+    );
+    p.station.handle_health(now, health(false, false, false));
+    p.exchange();
+    let last = &p.calls.last().unwrap().2["eventData"][0];
+    assert_eq!(
+        (last["actualValue"].as_str(), last["cleared"].as_bool()),
+        (Some("false"), Some(true))
+    );
+}
+
+#[test]
+fn a_warning_raised_while_offline_reaches_the_csms_after_the_reconnect() {
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V201);
+    p.disconnect();
+    let now = p.clock.now();
+    p.station.handle_health(now, health(false, true, false));
+    p.run_for(Duration::from_secs(10));
+    p.connect(OcppVersion::V201);
+    let last = &p.calls.last().unwrap();
+    assert_eq!(last.1, "NotifyEvent");
+    assert_eq!(last.2["eventData"][0]["techCode"], "UNDER_VOLTAGE");
+}
+
+#[test]
+fn metrics_go_out_as_data_transfer_in_each_versions_shape_and_only_when_registered() {
+    for (version, expected) in [
+        (
+            OcppVersion::V201,
+            json!({"vendorId":"ocpp-station","messageId":"Metrics","data":{"cpu":1}}),
+        ),
+        (
+            OcppVersion::V16,
+            json!({"vendorId":"ocpp-station","messageId":"Metrics","data":"{\"cpu\":1}"}),
+        ),
+    ] {
+        let mut p = Pair::new(settings(), pending_forever());
+        p.connect(version);
+        let now = p.clock.now();
+        p.station.send_metrics(now, json!({"cpu": 1}));
+        p.exchange();
+        assert_eq!(p.count("DataTransfer"), 0, "not while Pending");
+        let mut p = Pair::new(settings(), accept_all(300));
+        p.connect(version);
+        p.station.send_metrics(now, json!({"cpu": 1}));
+        p.exchange();
+        assert_eq!(p.calls.last().unwrap().2, expected);
+    }
+}
+
+#[test]
+fn unanswered_heartbeats_are_counted_and_an_answer_resets_the_count() {
+    // The CSMS starts answering Heartbeats only when the flag is set.
+    let flag = std::rc::Rc::new(std::cell::Cell::new(false));
+    let seen = flag.clone();
+    let mut p = Pair::new(
+        settings(),
+        Box::new(move |action, _| match action {
+            "BootNotification" => Some(
+                json!({"status":"Accepted","interval":60,"currentTime":"2026-11-22T08:00:00Z"}),
+            ),
+            "Heartbeat" if seen.get() => Some(json!({"currentTime":"2026-11-22T08:00:00Z"})),
+            "Heartbeat" => None,
+            _ => Some(json!({})),
+        }),
+    );
+    p.connect(OcppVersion::V201);
+    p.run_for(Duration::from_secs(200));
+    assert!(
+        p.station.missed_heartbeats() >= 2,
+        "{}",
+        p.station.missed_heartbeats()
+    );
+    assert_eq!(p.station.last_heartbeat_utc(), None);
+    flag.set(true);
+    p.run_for(Duration::from_secs(100));
+    assert_eq!(p.station.missed_heartbeats(), 0);
+    assert!(p.station.last_heartbeat_utc().is_some());
 }

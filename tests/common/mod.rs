@@ -520,10 +520,12 @@ pub struct Env(Vec<(String, String)>);
 
 impl Env {
     /// Defaults for a CSMS at `ws://127.0.0.1:<port>`: both versions' URLs, 2.0.1 first, short
-    /// retry and call timeouts, and a state directory of its own (never the system's).
+    /// retry and call timeouts, and state and runtime directories of its own (never the
+    /// system's).
     pub fn for_port(port: u16) -> Env {
         Env(vec![])
             .set("OCPP_STATE_DIR", &fresh_state_dir().to_string_lossy())
+            .set("OCPP_RUNTIME_DIR", &fresh_state_dir().to_string_lossy())
             .set("OCPP_STATION_NAME", STATION_NAME)
             .set("OCPP_STATION_PASSWORD", TEST_PASSWORD)
             .set("OCPP_PRIMARY", "2.0.1")

@@ -9,7 +9,8 @@ schemas, and on `websockets`. One process, one JSON configuration:
 
 The first line on stdout is `{"event": "listening", "port": N, ...}`; after it, one JSON object
 per line for every event (see `Csms.emit` callers): `connected`, `rejected_upgrade`, `recv`,
-`sent`, `validation_error`, `disconnected`, `script_done`. Every event carries `t`, a monotonic
+`sent`, `validation_error`, `disconnected`, `script_done` (and with `control`:
+`control_listening`, `control_done`, `control_error`). Every event carries `t`, a monotonic
 clock in seconds, meant for ordering only. Diagnostics go to stderr. The password and the
 Authorization header never appear in any output.
 
@@ -30,6 +31,38 @@ Configuration keys (all optional):
                       BootNotification of this process gets the N-th status, the last repeats
     after_boot        frames sent verbatim once a Boot was answered Accepted on a connection:
                       [{"frame": "<text>", "repeat": N, "size_bytes": N, "delay_seconds": S}]
+    control           true: also listen on a loopback TCP port for commands, announced by the
+                      event `{"event": "control_listening", "port": N}` (see below)
+    answers           how the CSMS answers the station's CALLs, per action:
+                      {"Heartbeat": [{"delay_seconds": 7}, {}, {"twice": true}]}: the N-th
+                      CALL of that action (counted over the process) is answered as the N-th
+                      entry says, later ones normally; an entry combines
+                        "delay_seconds": S  answer S seconds late (other frames flow meanwhile)
+                        "twice": true       send the answer, then the same answer again
+                        "wrong_id": true    answer with another message id (and never with the
+                                            right one)
+                        "drop": true        never answer
+                        "size_bytes": N     pad the answer's payload to about N bytes of text
+                        "send_first": [..]  frames sent before the answer (CALLs crossing the
+                                            station's outstanding CALL)
+                      each use is announced by a `misbehaved` event
+
+`after_boot` items may also say `"unique_ids": true`: with `repeat`, the message id of the N-th
+copy gets the suffix `-N` (N from 1), so that every copy can be answered on its own.
+
+The control port takes one JSON object per line; each is applied in turn and acknowledged with
+`{"event": "control_done", "id": <its id>, ...}` or `{"event": "control_error", "id": ...,
+"message": ...}`:
+
+    {"id": "c1", "send": "<raw frame>"}     send the frame on the newest open connection (or on
+                                            connection "conn": N); CALLs are tracked like the
+                                            script's, so the station's answer is validated
+                                            against the schema of that action's response
+    {"id": "c2", "password": "<new>"}       from now on require this password (null: none);
+                                            the value is never printed
+    {"id": "c3", "close": 1001}             close the newest open connection with this code
+    {"id": "c4", "answers": {...}}          replace the `answers` behaviour of the actions
+                                            named (their counts start again from 0)
 """
 
 import argparse
@@ -105,6 +138,8 @@ DEFAULT_CONFIG = {
     "tls": None,
     "boot": {"statuses": ["Accepted"], "interval": 300},
     "after_boot": [],
+    "control": False,
+    "answers": {},
 }
 
 LOG = logging.getLogger("csms")
@@ -147,6 +182,13 @@ def load_config(argv):
         parser.error("boot.statuses must not be empty")
     if config["subprotocol_mode"] not in ("normal", "omit"):
         parser.error("subprotocol_mode must be 'normal' or 'omit'")
+    answers = given.get("answers") or {}
+    if not isinstance(answers, dict) or not all(
+        isinstance(plan, list) and all(isinstance(how, dict) for how in plan)
+        for plan in answers.values()
+    ):
+        parser.error("answers must map actions to lists of objects")
+    config["answers"] = dict(answers)
     return config
 
 
@@ -191,6 +233,10 @@ class Session:
         self.pending = {}
         self.last_boot_status = None
         self.script_task = None
+        # Unique ids of the station's CALLs not answered yet -> action (for `answers`).
+        self.station_calls = {}
+        # Answers sent late, cancelled with the connection.
+        self.late_tasks = set()
 
     def fields(self):
         return {"conn": self.number, "identity": self.identity}
@@ -205,8 +251,61 @@ class Session:
         return raw
 
     async def send(self, text):
+        how = self.misbehaviour(text)
+        if how is None:
+            await self.send_now(text)
+            return
+        for frame in how.get("send_first", []):
+            await self.send_now(frame)
+        if how.get("drop"):
+            return
+        frame = json.loads(text)
+        if how.get("wrong_id"):
+            frame[1] = "wrong-" + str(frame[1])[:30]
+        if how.get("size_bytes") and isinstance(frame[-1], dict):
+            text = pad_frame(json.dumps(frame), int(how["size_bytes"]))
+        else:
+            text = json.dumps(frame)
+        copies = 2 if how.get("twice") else 1
+        delay = float(how.get("delay_seconds") or 0)
+        if delay > 0:
+            task = asyncio.ensure_future(self.send_later(delay, text, copies))
+            self.late_tasks.add(task)
+            task.add_done_callback(self.late_tasks.discard)
+            return
+        for _ in range(copies):
+            await self.send_now(text)
+
+    async def send_now(self, text):
         self.note_sent(text)
         await self.ws.send(text)
+
+    async def send_later(self, delay, text, copies):
+        try:
+            await asyncio.sleep(delay)
+            for _ in range(copies):
+                await self.send_now(text)
+        except ConnectionClosed:
+            pass
+
+    def misbehaviour(self, text):
+        """The `answers` entry for this answer to a station CALL, or None (answer normally)."""
+        if not self.station_calls:
+            return None
+        try:
+            frame = json.loads(text)
+        except ValueError:
+            return None
+        if not (isinstance(frame, list) and len(frame) >= 3 and frame[0] in (3, 4)):
+            return None
+        unique_id = frame[1]
+        action = self.station_calls.pop(unique_id, None) if isinstance(unique_id, str) else None
+        if action is None or frame[0] != 3 or len(frame) != 3:
+            return None
+        how = self.csms.next_answer(action)
+        if how:
+            emit("misbehaved", **self.fields(), action=action, unique_id=unique_id, how=how)
+        return how or None
 
     def note_sent(self, text):
         event = {"raw": text, "size": len(text)}
@@ -251,6 +350,8 @@ class Session:
                 action = frame[2]
                 event["action"] = action
                 event["payload"] = frame[3]
+                if isinstance(frame[1], str) and isinstance(action, str):
+                    self.station_calls[frame[1]] = action
             elif kind == 3 and len(frame) == 3:
                 action = self.pending.get(frame[1]) if isinstance(frame[1], str) else None
                 if action is not None:
@@ -336,10 +437,15 @@ class Session:
                 text = item["frame"]
                 if item.get("size_bytes"):
                     text = pad_frame(text, int(item["size_bytes"]))
-                for _ in range(int(item.get("repeat", 1))):
+                for n in range(int(item.get("repeat", 1))):
                     if item.get("delay_seconds"):
                         await asyncio.sleep(float(item["delay_seconds"]))
-                    await self.send(text)
+                    if item.get("unique_ids"):
+                        copy = json.loads(text)
+                        copy[1] = f"{copy[1]}-{n + 1}"
+                        await self.send(json.dumps(copy))
+                    else:
+                        await self.send(text)
             emit("script_done", **self.fields())
         except ConnectionClosed:
             pass
@@ -392,6 +498,12 @@ def make_handlers(base, result, action):
             def on_notify_event(self, **_payload):
                 return result.NotifyEvent()
 
+        if hasattr(action, "notify_report"):
+
+            @on(action.notify_report)
+            def on_notify_report(self, **_payload):
+                return result.NotifyReport()
+
     return Handlers
 
 
@@ -406,6 +518,18 @@ class Csms:
         self.config = config
         self.boots = 0
         self.connections = 0
+        # Open connections by number, for the control port.
+        self.sessions = {}
+        self.control_writers = set()
+        # Station CALLs seen per action, for `answers`.
+        self.answer_counts = {}
+
+    def next_answer(self, action):
+        """The `answers` entry for the next CALL of `action` (an empty dict: normal)."""
+        plan = self.config["answers"].get(action) or []
+        count = self.answer_counts.get(action, 0)
+        self.answer_counts[action] = count + 1
+        return plan[count] if count < len(plan) else {}
 
     def next_boot_status(self):
         statuses = self.config["boot"]["statuses"]
@@ -511,13 +635,17 @@ class Csms:
         )
         session = Session(self, ws, number, identity, version)
         charge_point = HANDLERS[version](session)
+        self.sessions[number] = session
         try:
             await charge_point.start()
         except ConnectionClosed:
             pass
         finally:
+            self.sessions.pop(number, None)
             if session.script_task is not None:
                 session.script_task.cancel()
+            for task in list(session.late_tasks):
+                task.cancel()
             protocol = ws.protocol
             rcvd, sent = protocol.close_rcvd, protocol.close_sent
             emit(
@@ -533,6 +661,69 @@ class Csms:
                     else ("station" if protocol.close_rcvd_then_sent else "csms")
                 ),
             )
+
+    def control_target(self, command):
+        """The session a control command addresses: `conn`, or the newest open one."""
+        if "conn" in command:
+            return self.sessions.get(command["conn"])
+        return self.sessions[max(self.sessions)] if self.sessions else None
+
+    async def control_command(self, command):
+        """Apply one control command; returns the extra fields of `control_done`."""
+        if "send" in command:
+            session = self.control_target(command)
+            if session is None:
+                raise ValueError("no open connection to send on")
+            text = command["send"]
+            if not isinstance(text, str):
+                raise ValueError("send takes the raw frame as a string")
+            await session.send(text)
+            return {"conn": session.number}
+        if "password" in command:
+            password = command["password"]
+            if password is not None and not isinstance(password, str):
+                raise ValueError("password takes a string or null")
+            self.config["password"] = password
+            return {"password_required": password is not None}
+        if "close" in command:
+            session = self.control_target(command)
+            if session is None:
+                raise ValueError("no open connection to close")
+            await session.ws.close(code=int(command["close"]), reason="closed by the test")
+            return {"conn": session.number}
+        if "answers" in command:
+            answers = command["answers"]
+            if not isinstance(answers, dict):
+                raise ValueError("answers takes an object: action -> list of behaviours")
+            for action, plan in answers.items():
+                self.config["answers"][action] = plan
+                self.answer_counts[action] = 0
+            return {"answers": sorted(answers)}
+        raise ValueError("unknown control command (send, password, close or answers)")
+
+    async def control_client(self, reader, writer):
+        """One control connection: JSON lines in, `control_done`/`control_error` events out."""
+        self.control_writers.add(writer)
+        try:
+            while line := await reader.readline():
+                if not line.strip():
+                    continue
+                ident = None
+                try:
+                    command = json.loads(line)
+                    if not isinstance(command, dict):
+                        raise ValueError("a command is a JSON object")
+                    ident = command.get("id")
+                    extra = await self.control_command(command)
+                except Exception as error:  # a bad command is a test bug: report it, go on
+                    emit("control_error", id=ident, message=str(error))
+                    continue
+                emit("control_done", id=ident, **extra)
+        except (asyncio.CancelledError, ConnectionError):
+            pass  # the CSMS is stopping, or the test went away
+        finally:
+            self.control_writers.discard(writer)
+            writer.close()
 
 
 async def main(argv):
@@ -563,7 +754,18 @@ async def main(argv):
     ) as server:
         port = server.sockets[0].getsockname()[1]
         emit("listening", port=port, host=config["host"], tls=ssl_context is not None)
+        control = None
+        if config["control"]:
+            # A command line may carry a frame of several MiB.
+            control = await asyncio.start_server(
+                csms.control_client, "127.0.0.1", 0, limit=64 * 2**20
+            )
+            emit("control_listening", port=control.sockets[0].getsockname()[1])
         await stop.wait()
+        if control is not None:
+            control.close()
+            for writer in list(csms.control_writers):
+                writer.close()
         server.close()
         await server.wait_closed()
     emit("stopped")

@@ -1,0 +1,273 @@
+//! The status file against its published schema (`schemas/station-status.schema.json`): what
+//! the station writes validates, as read from disk, with the real charge-controller snapshot type
+//! and a real measurement of this machine; and the schema refuses what the station never writes.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is a test failure with a message"
+)]
+
+mod common;
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+use ocpp_station::esp32::port::ControllerSnapshot;
+use ocpp_station::metrics::{DiskUse, Health, Sample, Sampler, SamplerPaths, Throttled};
+use ocpp_station::status_file::{
+    self, ConnectorState, FILE_NAME, LinkState, LinkStatus, StationStatus,
+};
+use serde_json::{Value, json};
+
+const VALIDATE_SCRIPT: &str = r#"
+import json, sys
+from jsonschema import validators
+with open(sys.argv[1], encoding="utf-8") as f:
+    schema = json.load(f)
+instance = json.loads(sys.stdin.read())
+cls = validators.validator_for(schema)
+cls.check_schema(schema)
+errors = sorted(cls(schema).iter_errors(instance), key=lambda e: list(e.absolute_path))
+for e in errors:
+    print("/" + "/".join(map(str, e.absolute_path)) + ": " + e.message)
+sys.exit(1 if errors else 0)
+"#;
+
+/// The schema's complaints about `value`; empty when it validates.
+fn schema_errors(value: &Value) -> String {
+    let schema = common::manifest_dir()
+        .join("schemas")
+        .join("station-status.schema.json");
+    let mut child = Command::new(common::python())
+        .args(["-c", VALIDATE_SCRIPT])
+        .arg(&schema)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot run the schema validator: {error}"));
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(value.to_string().as_bytes())
+        .expect("the validator reads the status");
+    let output = child.wait_with_output().expect("the validator runs");
+    let complaints = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        output.status.success(),
+        complaints.is_empty(),
+        "the validator itself failed: {complaints}"
+    );
+    complaints
+}
+
+/// Writes `status` as the station does, validates the file as it is on disk and returns its JSON
+/// and what reading it gives.
+fn written_file_validates(status: &StationStatus) -> (Value, StationStatus) {
+    let dir = tempfile::tempdir().unwrap();
+    status_file::write(dir.path(), status).unwrap();
+    let text = std::fs::read_to_string(dir.path().join(FILE_NAME)).unwrap();
+    let value: Value = serde_json::from_str(&text).unwrap();
+    let errors = schema_errors(&value);
+    assert!(
+        errors.is_empty(),
+        "status.json does not match the schema:\n{errors}\n{text}"
+    );
+    (value, status_file::read(dir.path()).unwrap())
+}
+
+/// Like [`written_file_validates`], for a status that reads back unchanged.
+fn assert_written_file_validates(status: &StationStatus) {
+    let (_, read) = written_file_validates(status);
+    assert_eq!(&read, status);
+}
+
+fn pi_sample() -> Sample {
+    Sample {
+        cpu_percent: 3.25,
+        load_average: [0.31, 0.22, 0.18],
+        memory_used_bytes: 402_653_184,
+        memory_total_bytes: 3_980_394_496,
+        soc_temp_c: Some(81.3),
+        disk_root: DiskUse::from_space(31_000_000_000, 1_200_000_000),
+        disk_state: DiskUse::from_space(31_000_000_000, 1_200_000_000),
+        uptime_seconds: 1_234_567,
+        throttled: Some(Throttled::from_raw(0x50005)),
+        process_rss_bytes: Some(11_534_336),
+    }
+}
+
+fn online() -> StationStatus {
+    let controller = ControllerSnapshot {
+        port: "/dev/serial/by-id/usb-Silicon_Labs_CP2102_USB_to_UART_Bridge_Controller_0001-if00-port0"
+            .into(),
+        device: Some("/dev/ttyUSB0".into()),
+        link_up: true,
+        state: Some(5),
+        state_name: Some("CHARGING".into()),
+        fault: None,
+    };
+    StationStatus {
+        format: status_file::FORMAT,
+        pid: std::process::id(),
+        station_name: common::STATION_NAME.into(),
+        updated_utc: "2026-03-01T12:00:00.123Z".into(),
+        link: LinkStatus {
+            state: LinkState::Online,
+            ocpp_version: Some("2.0.1".into()),
+            endpoint: Some("wss://csms.example.com:8443/ocpp/TEST_ST_01".into()),
+            since_utc: Some("2026-03-01T08:00:00Z".into()),
+        },
+        registration: Some("Accepted".into()),
+        last_heartbeat_utc: Some("2026-03-01T11:59:00.000Z".into()),
+        missed_heartbeats: 1,
+        connectors: vec![
+            ConnectorState {
+                connector: 1,
+                status: "Faulted".into(),
+                cause: Some("SoC too hot".into()),
+            },
+            ConnectorState {
+                connector: 2,
+                status: "Available".into(),
+                cause: None,
+            },
+        ],
+        controller: Some(serde_json::to_value(controller).unwrap()),
+        health: Health {
+            too_hot: true,
+            under_voltage: true,
+            disk_nearly_full: true,
+        },
+        metrics: Some(pi_sample()),
+    }
+}
+
+fn just_started() -> StationStatus {
+    StationStatus {
+        format: status_file::FORMAT,
+        pid: 1,
+        station_name: common::STATION_NAME.into(),
+        updated_utc: "2026-03-01T12:00:00Z".into(),
+        link: LinkStatus {
+            state: LinkState::Connecting,
+            ocpp_version: None,
+            endpoint: None,
+            since_utc: None,
+        },
+        registration: None,
+        last_heartbeat_utc: None,
+        missed_heartbeats: 0,
+        connectors: vec![ConnectorState {
+            connector: 1,
+            status: "Unavailable".into(),
+            cause: None,
+        }],
+        controller: None,
+        health: Health::default(),
+        metrics: None,
+    }
+}
+
+#[test]
+fn a_full_status_validates() {
+    assert_written_file_validates(&online());
+}
+
+#[test]
+fn an_endpoint_with_credentials_is_written_without_them_and_validates() {
+    let mut status = online();
+    status.link.endpoint =
+        Some("wss://station:pw@csms.example.com:8443/ocpp/TEST_ST_01?token=x".into());
+    let (value, read) = written_file_validates(&status);
+    assert_eq!(
+        value["link"]["endpoint"],
+        "wss://csms.example.com:8443/ocpp/TEST_ST_01"
+    );
+    assert_eq!(read, online());
+}
+
+#[test]
+fn a_status_with_nothing_known_yet_validates() {
+    assert_written_file_validates(&just_started());
+}
+
+#[test]
+fn a_real_measurement_of_this_machine_validates() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sampler = Sampler::new(SamplerPaths::system(dir.path().to_path_buf()));
+    let mut status = just_started();
+    status.link.state = LinkState::Offline;
+    status.metrics = Some(sampler.sample());
+    assert_written_file_validates(&status);
+    // A second sample measures the CPU over the time between the two.
+    status.metrics = Some(sampler.sample());
+    assert_written_file_validates(&status);
+}
+
+#[test]
+fn a_controller_whose_link_is_down_validates() {
+    let mut status = online();
+    status.controller = Some(
+        serde_json::to_value(ControllerSnapshot {
+            port: "auto".into(),
+            fault: Some("no status frame for 20 s".into()),
+            ..ControllerSnapshot::default()
+        })
+        .unwrap(),
+    );
+    assert_written_file_validates(&status);
+}
+
+/// A change to a valid status that makes it something the station never writes.
+type Mutation = fn(&mut Value);
+
+#[test]
+fn the_schema_refuses_what_the_station_never_writes() {
+    let good = serde_json::to_value(online()).unwrap();
+    assert_eq!(schema_errors(&good), "");
+    let mutations: &[(&str, Mutation)] = &[
+        ("format", |v| v["format"] = json!(2)),
+        ("link/state", |v| v["link"]["state"] = json!("Online")),
+        ("link/endpoint", |v| {
+            v["link"]["endpoint"] = json!("wss://u:p@h/ocpp/X")
+        }),
+        ("link/endpoint", |v| {
+            v["link"]["endpoint"] = json!("wss://h/ocpp/X?token=t")
+        }),
+        ("updated_utc", |v| {
+            v["updated_utc"] = json!("2026-03-01 12:00:00")
+        }),
+        ("registration", |v| v["registration"] = json!("accepted")),
+        ("metrics", |v| v["metrics"]["soc_temp_c"] = Value::Null),
+        ("metrics", |v| {
+            v["metrics"]["load_average"] = json!([1.0, 2.0])
+        }),
+        ("metrics", |v| v["metrics"]["throttled"] = json!(327_685)),
+        ("health", |v| {
+            v["health"].as_object_mut().unwrap().remove("too_hot");
+        }),
+        ("", |v| {
+            v.as_object_mut().unwrap().remove("metrics");
+        }),
+        ("", |v| v["password"] = json!("x")),
+        ("pid", |v| v["pid"] = json!(0)),
+    ];
+    // The validator names the innermost object it could check: for a value inside a
+    // `oneOf` (the metrics, a nullable endpoint), that is the `oneOf` itself.
+    for (path, mutate) in mutations {
+        let mut bad = good.clone();
+        mutate(&mut bad);
+        let errors = schema_errors(&bad);
+        assert!(
+            errors.starts_with(&format!("/{path}")),
+            "the schema should refuse /{path}: {errors:?}\n{bad}"
+        );
+    }
+}
