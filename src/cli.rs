@@ -100,6 +100,22 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show a whole charging session on this computer: the station's own code against a lab
+    /// CSMS, with a simulated charge controller on a pseudo-terminal. Needs no configuration
+    /// and nothing installed.
+    ///
+    /// The operator's view (registration, connector statuses and causes, heartbeats, message
+    /// counts, validation errors) is shown live; a summary follows. Exit codes: 0 = the view
+    /// showed every status the session must produce and no message failed validation;
+    /// 1 = it did not; 2 = the demo could not start; 130 = interrupted.
+    Demo(crate::demo::DemoArgs),
+    /// Run a CSMS for the lab bench: point a real station at it and watch what it sends.
+    ///
+    /// Accepts any path ending in /<identity>, speaks OCPP 2.0.1 and 1.6, answers Boot,
+    /// Heartbeat, StatusNotification, NotifyEvent, NotifyReport, SecurityEventNotification and
+    /// DataTransfer (NotImplemented for the rest), optionally checks every message against the
+    /// official schemas, and shows each station live (see docs/bench-testing.md).
+    LabCsms(crate::lab::options::LabCsmsArgs),
 }
 
 impl Cli {
@@ -210,6 +226,44 @@ mod tests {
         ] {
             assert!(help.contains(code), "{help}");
         }
+    }
+
+    #[test]
+    fn lab_subcommands_need_no_configuration_flags() {
+        let cli = Cli::try_parse_from(["ocpp-station", "demo"]).unwrap();
+        let Some(Command::Demo(demo)) = cli.command else {
+            panic!("not the demo: {:?}", cli.command);
+        };
+        assert_eq!(demo.versions, crate::demo::DemoVersions::Both);
+        assert!(!demo.json && !demo.no_fault);
+        let cli = Cli::try_parse_from([
+            "ocpp-station",
+            "demo",
+            "--version",
+            "1.6",
+            "--json",
+            "--step-seconds",
+            "0.3",
+        ])
+        .unwrap();
+        let Some(Command::Demo(demo)) = cli.command else {
+            panic!("not the demo: {:?}", cli.command);
+        };
+        assert_eq!(
+            demo.versions,
+            crate::demo::DemoVersions::One(crate::ocpp::OcppVersion::V16)
+        );
+        assert_eq!(demo.step_seconds, std::time::Duration::from_millis(300));
+        let cli = Cli::try_parse_from([
+            "ocpp-station",
+            "lab-csms",
+            "--listen",
+            "0.0.0.0:9000",
+            "--any-password",
+        ])
+        .unwrap();
+        assert!(matches!(cli.command, Some(Command::LabCsms(ref lab)) if lab.any_password));
+        assert!(Cli::try_parse_from(["ocpp-station", "demo", "--version", "3"]).is_err());
     }
 
     #[test]

@@ -35,6 +35,12 @@ fn main() -> ExitCode {
             error.exit();
         }
     };
+    // The lab tools need no station configuration and keep their own log level.
+    match &cli.command {
+        Some(Command::Demo(args)) => return ocpp_station::demo::run(args),
+        Some(Command::LabCsms(args)) => return ocpp_station::lab::run(args),
+        _ => {}
+    }
     // Logs go to stderr: stdout belongs to `--once`'s JSON line.
     logging::init(cli.env_file.as_deref());
 

@@ -146,6 +146,7 @@ impl StatusSource for ControllerSource {
             queue: CommandQueue::new(),
             waiters: VecDeque::new(),
             updates,
+            commands_open: true,
         };
         tokio::spawn(task.run());
         receiver
@@ -164,6 +165,8 @@ struct PortTask {
         oneshot::Sender<Result<CommandOutcome, CommandError>>,
     )>,
     updates: mpsc::Sender<ConnectorUpdate>,
+    /// Some [`ControllerHandle`] may still send commands.
+    commands_open: bool,
 }
 
 /// An open port and what it resolved to.
@@ -279,9 +282,12 @@ impl PortTask {
                         }
                     }
                 },
-                request = self.commands.recv() => {
-                    if let Some(request) = request {
-                        self.submit(request, true);
+                request = self.commands.recv(), if self.commands_open => {
+                    match request {
+                        Some(request) => self.submit(request, true),
+                        // Nobody can send commands any more: stop polling a closed channel,
+                        // which would answer at once, forever.
+                        None => self.commands_open = false,
                     }
                 }
                 _ = tokio::time::sleep_until(wake.into()) => {
@@ -362,9 +368,10 @@ impl PortTask {
         loop {
             tokio::select! {
                 _ = tokio::time::sleep_until(until) => return true,
-                request = self.commands.recv() => {
-                    if let Some(request) = request {
-                        self.submit(request, false);
+                request = self.commands.recv(), if self.commands_open => {
+                    match request {
+                        Some(request) => self.submit(request, false),
+                        None => self.commands_open = false,
                     }
                 }
                 _ = self.updates.closed() => return false,
