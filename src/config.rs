@@ -521,6 +521,8 @@ fn add_source(
                 "{name} (in {source}) is ignored: variable names are case-sensitive, \
                  did you mean {known}?"
             ));
+        } else if crate::logging::VARIABLES.contains(&name.as_str()) {
+            // Read by the logging set-up, before the configuration is loaded.
         } else if OWNED_PREFIXES.iter().any(|p| name.starts_with(p)) {
             let message = format!(
                 "{name} (in {source}) is not a variable ocpp-station reads and is ignored; \
@@ -2423,5 +2425,11 @@ mod tests {
             "{:?}",
             cfg.warnings
         );
+    }
+
+    #[test]
+    fn the_logging_variables_are_known_and_not_warned_about() {
+        let cfg = with(&[("OCPP_LOG", "debug"), ("OCPP_LOG_FORMAT", "json")]).unwrap();
+        assert!(cfg.warnings.is_empty(), "{:?}", cfg.warnings);
     }
 }
