@@ -10,6 +10,9 @@ timestamps are CLOCK_MONOTONIC (Python's time.monotonic()) on the same machine.
 
     .venv/bin/python bench/esp32_latency.py                       # release binary, 2.0.1 and 1.6
     .venv/bin/python bench/esp32_latency.py --station target/debug/ocpp-station --transitions 50
+    .venv/bin/python bench/esp32_latency.py --station bench/python_station.py   # the reference
+
+A `--station` ending in `.py` is run with `--python`.
 
 Needs the Python of the test suite (tests/csms/requirements.txt: `ocpp`, `websockets`) for the
 CSMS, and a built station (`cargo build --release`). Prints one JSON object per OCPP version
@@ -172,7 +175,10 @@ def run(args, version, python):
                 "ESP32_BY_ID_DIR": directory,
                 "OCPP_LOG": "warn",
             }
-            station = Process([args.station], env=env)
+            command = [args.station]
+            if args.station.endswith(".py"):
+                command = [args.python, args.station]
+            station = Process(command, env=env)
             at, _ = csms.wait_for(
                 "Available at the CSMS",
                 lambda e: is_status(e, version) and status_of(e, version) == "Available",
@@ -232,7 +238,7 @@ def main():
         help="a Python with tests/csms/requirements.txt (for the CSMS)",
     )
     args = parser.parse_args()
-    if not os.access(args.station, os.X_OK):
+    if not os.access(args.station, os.X_OK) and not args.station.endswith(".py"):
         parser.error(f"{args.station} is not an executable: cargo build --release first")
     info = machine()
     print(json.dumps({"machine": info, "station": os.path.relpath(args.station, ROOT)}))

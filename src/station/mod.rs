@@ -305,7 +305,9 @@ impl Station {
         if let Link::Online { .. } = self.link {
             self.link = Link::Offline { since: Some(now) };
         }
-        self.outstanding = None;
+        if let Some(o) = self.outstanding.take() {
+            self.forget_unconfirmed_status(&o.request);
+        }
         self.queue.clear();
         self.triggered.clear();
         self.last_traffic = None;
@@ -366,13 +368,20 @@ impl Station {
             if o.request == Request::Heartbeat {
                 self.missed_heartbeats += 1;
             }
+            self.forget_unconfirmed_status(&o.request);
             self.push_record(o, CallOutcome::Timeout);
         }
         if let Link::Online { .. } = self.link {
             if self.registration.retry_due(now) {
                 self.queue_boot(now);
             }
-            if self.heartbeat_due().is_some_and(|due| due <= now) {
+            // Owed once, however often the shell wakes while a CALL is outstanding.
+            let heartbeat_pending = self.queue.contains(&Request::Heartbeat)
+                || self
+                    .outstanding
+                    .as_ref()
+                    .is_some_and(|o| o.request == Request::Heartbeat);
+            if !heartbeat_pending && self.heartbeat_due().is_some_and(|due| due <= now) {
                 self.queue.push_back(Request::Heartbeat);
             }
         }
@@ -619,7 +628,14 @@ impl Station {
             self.queue_station_problems();
         }
         let startup = Request::SecurityEvent(self.startup_event());
-        if version == OcppVersion::V201 && !self.startup_reported && !self.queue.contains(&startup)
+        let startup_in_flight = self
+            .outstanding
+            .as_ref()
+            .is_some_and(|o| o.request == startup);
+        if version == OcppVersion::V201
+            && !self.startup_reported
+            && !startup_in_flight
+            && !self.queue.contains(&startup)
         {
             self.queue.push_back(startup);
         }
@@ -866,6 +882,17 @@ impl Station {
         self.events.push_back(Event::StateChanged);
         if reconnect {
             self.events.push_back(Event::ReconnectRequested);
+        }
+    }
+
+    /// A StatusNotification whose answer never came may or may not have reached the CSMS: what
+    /// it knows of that connector is unknown, so the next comparison sends the status again
+    /// (even one equal to the last acknowledged).
+    fn forget_unconfirmed_status(&mut self, request: &Request) {
+        if let Request::Status { connector, .. } = request
+            && let Some(slot) = self.connectors.get_mut(*connector as usize)
+        {
+            slot.reported = None;
         }
     }
 

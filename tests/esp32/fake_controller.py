@@ -25,7 +25,8 @@ tests/csms/csms.py on the same machine; for `sent`, taken just before the write)
 
 `sent` has `delivered: false` when nobody had the port open (a real USB adapter drops what the
 firmware prints while the host's port is closed) or the pty buffer was full; `kind` is STAT, ACK,
-INFO, WARN, ERR, CARDEXISTS+STAT, BANNER, DEBUG or RANDOM (then `hex` instead of `line`).
+INFO, WARN, ERR, CARDEXISTS+STAT, BANNER, DEBUG, CUT, RANDOM (then `hex` instead of `line`) or
+GARBAGE (then `bytes` and `delivered_bytes` instead of `line`).
 
 stdin: one JSON object per line; its keys are applied in this order:
 
@@ -37,6 +38,14 @@ stdin: one JSON object per line; its keys are applied in this order:
     {"noise": true}         INFO/WARN/ERR lines, a boot banner, a debug token, `<CARDEXISTS=1;>`
                             glued to the next STAT on one line, and a line of random bytes with
                             invalid UTF-8
+    {"garbage": {"bytes": N, "line_ends": true}}
+                            N random bytes at once (seeded by --seed); with "line_ends": false
+                            no CR or LF among them, so they end up on one overlong line with
+                            whatever follows (the host throws such a line away)
+    {"cut": N}              the first N bytes of the current STAT line, without a line end: the
+                            next line printed continues it (a line cut mid-way, as when the
+                            firmware resets while printing); with "cut_eol": true the cut line
+                            ends in CRLF instead
     {"stat_now": true}      one STAT at once (as if the period had elapsed)
     {"burst": [2, 1]}       for each state in turn: its fields ("state" above) and one STAT at
                             once, back to back (a cable plugged and pulled within one period)
@@ -322,6 +331,45 @@ class Firmware:
         emit("sent", at=at, kind="RANDOM", hex=raw.hex(), delivered=delivered)
         self.glue_next = True
 
+    def garbage(self, spec):
+        """A flood of random bytes, written as fast as the host reads them."""
+        if self.silent or self.vanished:
+            return
+        if not isinstance(spec, dict):
+            raise ValueError('garbage takes {"bytes": N, "line_ends": true|false}')
+        count = int(spec.get("bytes", 0))
+        if not 0 < count <= 64 * 2**20:
+            raise ValueError("garbage bytes must be 1 to 64 MiB")
+        data = bytearray(random.randbytes(count))
+        if not spec.get("line_ends", True):
+            data = data.replace(b"\r", b".").replace(b"\n", b".")
+        at = time.monotonic()
+        delivered = self.write_all(bytes(data))
+        emit("sent", at=at, kind="GARBAGE", bytes=count, delivered_bytes=delivered,
+             delivered=delivered == count)
+
+    def write_all(self, data, budget=10.0):
+        """Write everything the host takes within `budget` seconds; returns the bytes written."""
+        if self.pty.master is None or not self.pty.host_open:
+            return 0
+        written = 0
+        deadline = time.monotonic() + budget
+        while written < len(data) and time.monotonic() < deadline:
+            try:
+                written += os.write(self.pty.master, data[written : written + 4096])
+            except BlockingIOError:
+                select.select([], [self.pty.master], [], 0.05)
+            except OSError:
+                break
+        return written
+
+    def cut(self, count, eol):
+        """The first `count` bytes of the current STAT line; the next line continues it."""
+        if self.silent or self.vanished:
+            return
+        line = self.stat_line()[: max(0, int(count))]
+        self.send_text("CUT", line, end="\r\n" if eol else "", state=self.fields.get("STATE"))
+
     # --- from the host ------------------------------------------------------------------
 
     def on_host_bytes(self, data):
@@ -389,7 +437,7 @@ class Firmware:
             raise ValueError("a command is a JSON object")
         known = {
             "state", "set", "unset", "speak", "reboot", "noise", "stat_now", "burst",
-            "silence",
+            "silence", "garbage", "cut", "cut_eol",
             "vanish", "return", "quit",
         }
         unknown = sorted(set(command) - known)
@@ -415,6 +463,10 @@ class Firmware:
                 self.send_text("BANNER", line)
         if command.get("noise"):
             self.noise()
+        if "garbage" in command:
+            self.garbage(command["garbage"])
+        if "cut" in command:
+            self.cut(command["cut"], command.get("cut_eol", False))
         if command.get("stat_now"):
             self.send_stat()
         for state in command.get("burst", []):

@@ -1,0 +1,135 @@
+//! CSMS requests: `ocpp::csms_request::parse` for both versions, then the whole station core fed
+//! the same bytes as frames through its public API. Never a panic, and every CALL (or unreadable
+//! frame owed a CALLERROR) gets exactly one answer with its id.
+//!
+//! Input: byte 0 picks the version (bit 0) and the registration state (bits 1-2: Accepted,
+//! Pending, Rejected); the rest is `action '\n' payload` for the parser, and is also cut at each
+//! further `'\n'` into frames for the station.
+#![no_main]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the station is handed a start instant, as the shell would"
+)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use libfuzzer_sys::fuzz_target;
+use ocpp_station::backoff::BackoffConfig;
+use ocpp_station::clock::SystemClock;
+use ocpp_station::config::BootInfo;
+use ocpp_station::device_model::{Defaults, DeviceModel};
+use ocpp_station::ocpp::csms_request;
+use ocpp_station::ocpp::{BootReason, ConnectorStatus, OcppVersion};
+use ocpp_station::rpc::{self, Frame};
+use ocpp_station::station::{Restorable, Settings, Station};
+use serde_json::{Value, json};
+
+fn station(version: OcppVersion, boot_status: &str) -> (Station, Instant) {
+    let defaults = Defaults {
+        identity: "FUZZ_01".into(),
+        security_profile: 2,
+        connectors: 2,
+        heartbeat_interval: Duration::ZERO,
+        backoff: BackoffConfig::default(),
+        ping_interval: Duration::from_secs(30),
+        offline_threshold: Duration::from_secs(600),
+        message_timeout: Duration::from_secs(30),
+        vendor: "ORGE".into(),
+        model: "AC-Pi".into(),
+        serial_number: None,
+    };
+    let settings = Settings {
+        boot_info: BootInfo {
+            vendor: "ORGE".into(),
+            model: "AC-Pi".into(),
+            serial_number: None,
+            firmware_version: None,
+        },
+        boot_reason: BootReason::PowerUp,
+        connectors: 2,
+        boot_on_reconnect: false,
+    };
+    let mut n = 0u64;
+    let mut station = Station::new(
+        settings,
+        Arc::new(SystemClock),
+        Box::new(move || {
+            n += 1;
+            format!("st-{n}")
+        }),
+        ConnectorStatus::Available,
+        Restorable::default(),
+        DeviceModel::new(&defaults, &BTreeMap::new()),
+    );
+    let now = Instant::now();
+    station.handle_connected(now, version);
+    if let Some(boot) = station.poll_transmit()
+        && let Ok(boot) = serde_json::from_str::<Value>(&boot)
+    {
+        let answer = json!([3, boot[1], {"status": boot_status, "interval": 300,
+                                         "currentTime": "2026-11-22T08:00:00Z"}]);
+        station.handle_text(now, &answer.to_string());
+    }
+    (station, now)
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&selector, rest)) = data.split_first() else {
+        return;
+    };
+    let version = if selector & 1 == 0 {
+        OcppVersion::V201
+    } else {
+        OcppVersion::V16
+    };
+    let boot_status = match (selector >> 1) & 3 {
+        1 => "Pending",
+        2 => "Rejected",
+        _ => "Accepted",
+    };
+    let text = String::from_utf8_lossy(rest);
+
+    // The request reader alone.
+    let (action, payload_text) = text.split_once('\n').unwrap_or((&text, "{}"));
+    let payload = serde_json::from_str::<Value>(payload_text).unwrap_or(Value::Null);
+    let _ = csms_request::parse(version, action, &payload);
+
+    // The station: the request as a CALL, then every line as a frame of its own.
+    let (mut station, start) = station(version, boot_status);
+    let call = json!([2, "fz-1", action, payload]).to_string();
+    let frames = std::iter::once(call.as_str()).chain(text.split('\n'));
+    for (step, frame) in frames.enumerate() {
+        let now = start + Duration::from_millis(step as u64 * 500);
+        station.handle_text(now, frame);
+        let mut answers = Vec::new();
+        while let Some(out) = station.poll_transmit() {
+            let Ok(Value::Array(items)) = serde_json::from_str::<Value>(&out) else {
+                panic!("the station sent something that is not a JSON array: {out}");
+            };
+            match items.first().and_then(Value::as_u64) {
+                Some(2) => {
+                    let reply = json!([3, items[1], {"status": "Accepted", "interval": 300,
+                                                     "currentTime": "2026-11-22T08:00:00Z"}]);
+                    station.handle_text(now, &reply.to_string());
+                }
+                Some(3 | 4) => answers.push(items[1].clone()),
+                _ => panic!("unexpected frame from the station: {out}"),
+            }
+        }
+        while station.poll_event().is_some() {}
+        station.handle_timeout(now);
+        while station.poll_transmit().is_some() {}
+        while station.poll_event().is_some() {}
+        let owed = match rpc::parse(frame) {
+            Ok(Frame::Call { id, .. }) => Some(id),
+            Ok(_) => None,
+            Err(error) => error.owed_error().map(|(id, _)| id),
+        };
+        match owed {
+            Some(id) => assert_eq!(answers, [json!(id)], "one answer to {frame:?}"),
+            None => assert!(answers.is_empty(), "answers are never answered: {frame:?}"),
+        }
+    }
+});
