@@ -376,12 +376,7 @@ impl Station {
                 self.queue_boot(now);
             }
             // Owed once, however often the shell wakes while a CALL is outstanding.
-            let heartbeat_pending = self.queue.contains(&Request::Heartbeat)
-                || self
-                    .outstanding
-                    .as_ref()
-                    .is_some_and(|o| o.request == Request::Heartbeat);
-            if !heartbeat_pending && self.heartbeat_due().is_some_and(|due| due <= now) {
+            if !self.heartbeat_pending() && self.heartbeat_due().is_some_and(|due| due <= now) {
                 self.queue.push_back(Request::Heartbeat);
             }
         }
@@ -460,7 +455,7 @@ impl Station {
 
     /// Sends a Heartbeat as soon as the link allows (the `--once` run asks for one).
     pub fn request_heartbeat(&mut self, now: Instant) {
-        if self.registration.is_accepted() && !self.queue.contains(&Request::Heartbeat) {
+        if self.registration.is_accepted() && !self.heartbeat_pending() {
             self.queue.push_back(Request::Heartbeat);
             self.pump(now);
         }
@@ -883,6 +878,16 @@ impl Station {
         if reconnect {
             self.events.push_back(Event::ReconnectRequested);
         }
+    }
+
+    /// A Heartbeat is queued (either queue) or in flight: one more would tell the CSMS nothing.
+    fn heartbeat_pending(&self) -> bool {
+        self.queue.contains(&Request::Heartbeat)
+            || self.triggered.contains(&Request::Heartbeat)
+            || self
+                .outstanding
+                .as_ref()
+                .is_some_and(|o| o.request == Request::Heartbeat)
     }
 
     /// A StatusNotification whose answer never came may or may not have reached the CSMS: what

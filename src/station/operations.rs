@@ -200,7 +200,8 @@ impl Station {
                 self.queue_boot(now);
             }
             TriggerTarget::Heartbeat => {
-                if !self.triggered.contains(&Request::Heartbeat) {
+                // One already on its way answers the trigger as well.
+                if !self.heartbeat_pending() {
                     self.triggered.push_back(Request::Heartbeat);
                 }
             }
