@@ -4,7 +4,7 @@
 # and CPU, STAT -> StatusNotification latency, installed size. Prints a table with ratios and
 # the project's targets (docs/performance.md).
 #
-#   bench/run.sh                      release build, full run (about 12 minutes)
+#   bench/run.sh                      release build, full run (about 17 minutes)
 #   bench/run.sh --quick              a few seconds of each measurement on the dev build: checks
 #                                     that the benchmark works (CI runs this)
 #   bench/run.sh --idle-seconds 60 --runs 50 --json /tmp/bench.json

@@ -9,10 +9,10 @@ schemas, and on `websockets`. One process, one JSON configuration:
 
 The first line on stdout is `{"event": "listening", "port": N, ...}`; after it, one JSON object
 per line for every event (see `Csms.emit` callers): `connected`, `rejected_upgrade`, `recv`,
-`sent`, `validation_error`, `disconnected`, `script_done` (and with `control`:
-`control_listening`, `control_done`, `control_error`). Every event carries `t`, a monotonic
-clock in seconds, meant for ordering only. Diagnostics go to stderr. The password and the
-Authorization header never appear in any output.
+`sent`, `validation_error`, `disconnected`, `script_done`, `misbehaved` (see `answers`) (and
+with `control`: `control_listening`, `control_done`, `control_error`). Every event carries `t`, a
+monotonic clock in seconds, meant for ordering only. Diagnostics go to stderr. The password and
+the Authorization header never appear in any output.
 
 Configuration keys (all optional):
 
