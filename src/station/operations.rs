@@ -217,6 +217,13 @@ impl Station {
                     Some(_) => return status("Rejected"),
                 };
                 for connector in targets {
+                    // One queued per connector answers every trigger: it is sent as it is then.
+                    let queued = self.triggered.iter().any(
+                        |r| matches!(r, Request::Status { connector: c, .. } if *c == connector),
+                    );
+                    if queued {
+                        continue;
+                    }
                     let status = self.effective(connector);
                     let notice = self.notice(version, connector);
                     self.triggered.push_back(Request::Status {
