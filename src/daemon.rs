@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use crate::clock::{SystemClock, WallClock, format_timestamp};
 use crate::config::Config;
 use crate::esp32::port::SnapshotHandle;
-use crate::health_task::{self, HealthInput};
+use crate::health_task::{self, HealthFeed};
 use crate::link;
 use crate::metrics::SamplerPaths;
 use crate::sd_notify::{self, Watchdog};
@@ -144,7 +144,7 @@ pub async fn run(
     }
     let mut updates = source.start();
     let mut shutdown = shutdown_signal();
-    let (mut health, latest_sample) = health_task::start(
+    let mut health = health_task::start(
         SamplerPaths::system(config.state_dir.clone()),
         config.health,
         config.metrics_interval,
@@ -153,7 +153,7 @@ pub async fn run(
         config.runtime_dir.clone(),
         config.station_name.clone(),
         controller,
-        Some(latest_sample),
+        Some(health.latest.clone()),
     );
     let mut link = LinkStatus {
         state: LinkState::Connecting,
@@ -191,7 +191,7 @@ async fn run_loop(
     plan: &mut link::DialPlan,
     state_dir: &Path,
     updates: &mut tokio::sync::mpsc::Receiver<crate::status_source::ConnectorUpdate>,
-    health: &mut tokio::sync::mpsc::Receiver<HealthInput>,
+    health: &mut HealthFeed,
     shutdown: &mut watch::Receiver<bool>,
     status: &mut StatusWriter,
     link: &mut LinkStatus,

@@ -6,10 +6,9 @@
     reason = "shell task: it owns the clock that paces the sampler"
 )]
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::metrics::{
     Health, HealthChange, HealthMonitor, Sample, Sampler, SamplerPaths, Thresholds,
@@ -19,28 +18,34 @@ use crate::metrics::{
 /// cost nothing.
 pub const SAMPLE_PERIOD: Duration = Duration::from_secs(30);
 
-/// What the sampler tells the station.
+/// The sampler's latest word: the health flags and the sample they were decided on.
 #[derive(Debug, Clone, PartialEq)]
-pub enum HealthInput {
-    /// The health flags changed.
-    Health(Health),
-    /// The metrics DataTransfer is due, with this data.
-    Metrics(serde_json::Value),
+pub struct Measured {
+    pub health: Health,
+    pub sample: Sample,
 }
 
-/// The latest sample, shared with the status file.
-pub type LatestSample = Arc<Mutex<Option<Sample>>>;
+/// The latest measurement, `None` until the first. A watch channel: whoever reads it gets the
+/// newest, and a reader that was away (the station offline) misses nothing that still matters.
+pub type Latest = watch::Receiver<Option<Measured>>;
 
-/// Starts the sampler; returns its channel and the shared latest sample. The task ends when
-/// the receiver is dropped.
+/// What the sampler feeds the daemon.
+pub struct HealthFeed {
+    /// The latest measurement, for the station core.
+    pub latest: Latest,
+    /// The data of a `Metrics` DataTransfer that is due. Metrics are snapshots: one due while
+    /// the previous is still unread is dropped, never queued up.
+    pub metrics: mpsc::Receiver<serde_json::Value>,
+}
+
+/// Starts the sampler. The task ends when every receiver of the feed is dropped.
 pub fn start(
     paths: SamplerPaths,
     thresholds: Thresholds,
     metrics_interval: Option<Duration>,
-) -> (mpsc::Receiver<HealthInput>, LatestSample) {
-    let (sender, receiver) = mpsc::channel(4);
-    let latest: LatestSample = Arc::new(Mutex::new(None));
-    let shared = latest.clone();
+) -> HealthFeed {
+    let (latest_sender, latest) = watch::channel(None);
+    let (metrics_sender, metrics) = mpsc::channel(1);
     tokio::spawn(async move {
         let mut sampler = Some(Sampler::new(paths));
         let mut monitor = HealthMonitor::new(thresholds);
@@ -63,27 +68,26 @@ pub fn start(
             for change in monitor.update(&sample) {
                 log(&change);
             }
-            *shared.lock().unwrap_or_else(|e| e.into_inner()) = Some(sample.clone());
-            if sender
-                .send(HealthInput::Health(monitor.current()))
-                .await
-                .is_err()
-            {
-                return;
-            }
             if let (Some(due), Some(interval)) = (next_metrics, metrics_interval)
                 && Instant::now() >= due
             {
                 next_metrics = Some(due + interval);
                 let data = serde_json::to_value(&sample).unwrap_or_default();
-                if sender.send(HealthInput::Metrics(data)).await.is_err() {
+                if let Err(mpsc::error::TrySendError::Closed(_)) = metrics_sender.try_send(data) {
                     return;
                 }
+            }
+            let measured = Measured {
+                health: monitor.current(),
+                sample,
+            };
+            if latest_sender.send(Some(measured)).is_err() {
+                return;
             }
             tokio::time::sleep(SAMPLE_PERIOD).await;
         }
     });
-    (receiver, latest)
+    HealthFeed { latest, metrics }
 }
 
 fn log(change: &HealthChange) {

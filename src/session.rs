@@ -16,7 +16,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use crate::health_task::HealthInput;
+use crate::health_task::{HealthFeed, Measured};
 use crate::link::WsStream;
 use crate::sd_notify::Watchdog;
 use crate::station::{Event, Station};
@@ -75,8 +75,8 @@ pub trait Observer {
 pub struct Inputs<'a> {
     /// Connector statuses from the charge controller (or nothing).
     pub updates: &'a mut mpsc::Receiver<ConnectorUpdate>,
-    /// Health changes and due metrics from the sampler, when one runs.
-    pub health: Option<&'a mut mpsc::Receiver<HealthInput>>,
+    /// The latest health measurement and due metrics from the sampler, when one runs.
+    pub health: Option<&'a mut HealthFeed>,
     /// Turns true on SIGTERM/SIGINT.
     pub shutdown: &'a mut watch::Receiver<bool>,
     /// systemd's watchdog, pinged from the loop itself: if the loop hangs, the pings stop and
@@ -190,7 +190,10 @@ pub async fn run(
             input = next_health(&mut health) => {
                 let now = Instant::now();
                 match input {
-                    Some(HealthInput::Health(flags)) => station.handle_health(now, flags),
+                    Some(HealthInput::Measured(measured)) => {
+                        station.record_sample(measured.sample);
+                        station.handle_health(now, measured.health);
+                    }
                     Some(HealthInput::Metrics(data)) => station.send_metrics(now, data),
                     // The sampler stopped: the station keeps its last health.
                     None => health = None,
@@ -215,11 +218,29 @@ pub async fn run(
     }
 }
 
-/// The sampler's next word; pends forever when there is no sampler.
-async fn next_health(health: &mut Option<&mut mpsc::Receiver<HealthInput>>) -> Option<HealthInput> {
-    match health {
-        Some(receiver) => receiver.recv().await,
-        None => std::future::pending().await,
+/// What the sampler said.
+enum HealthInput {
+    Measured(Box<Measured>),
+    Metrics(serde_json::Value),
+}
+
+/// The sampler's next word: a measurement the session has not seen yet (also one taken while
+/// the station was offline), or metrics due. Pends forever when there is no sampler; `None`
+/// when it stopped.
+async fn next_health(health: &mut Option<&mut HealthFeed>) -> Option<HealthInput> {
+    let Some(feed) = health else {
+        return std::future::pending().await;
+    };
+    loop {
+        tokio::select! {
+            changed = feed.latest.changed() => {
+                changed.ok()?;
+                if let Some(measured) = feed.latest.borrow_and_update().clone() {
+                    return Some(HealthInput::Measured(Box::new(measured)));
+                }
+            }
+            data = feed.metrics.recv() => return data.map(HealthInput::Metrics),
+        }
     }
 }
 

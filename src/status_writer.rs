@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::clock::{SystemClock, WallClock, format_timestamp};
 use crate::esp32::port::SnapshotHandle;
-use crate::health_task::LatestSample;
+use crate::health_task::Latest;
 use crate::ocpp::ConnectorStatus;
 use crate::station::Station;
 use crate::status_file::{self, ConnectorState, LinkStatus, StationStatus};
@@ -25,7 +25,7 @@ pub struct StatusWriter {
     dir: PathBuf,
     station_name: String,
     controller: Option<SnapshotHandle>,
-    sample: Option<LatestSample>,
+    measured: Option<Latest>,
     /// What was last written, without its timestamp.
     last: Option<String>,
     last_at: Option<Instant>,
@@ -38,13 +38,13 @@ impl StatusWriter {
         dir: PathBuf,
         station_name: String,
         controller: Option<SnapshotHandle>,
-        sample: Option<LatestSample>,
+        measured: Option<Latest>,
     ) -> Self {
         Self {
             dir,
             station_name,
             controller,
-            sample,
+            measured,
             last: None,
             last_at: None,
             failure_logged: false,
@@ -54,6 +54,7 @@ impl StatusWriter {
     /// Rewrites the file if anything changed or it is due for a refresh. Never fails: a
     /// problem is logged once and the station keeps running.
     pub fn update(&mut self, station: &Station, link: &LinkStatus) {
+        let measured = self.measured.as_ref().and_then(|l| l.borrow().clone());
         let mut status = StationStatus {
             format: status_file::FORMAT,
             pid: std::process::id(),
@@ -84,11 +85,9 @@ impl StatusWriter {
                 let snapshot = c.lock().unwrap_or_else(|e| e.into_inner()).clone();
                 serde_json::to_value(snapshot).ok()
             }),
-            health: station.health(),
-            metrics: self
-                .sample
-                .as_ref()
-                .and_then(|s| s.lock().unwrap_or_else(|e| e.into_inner()).clone()),
+            // The sampler's word, not the core's copy: the core hears it only while online.
+            health: measured.as_ref().map_or(station.health(), |m| m.health),
+            metrics: measured.map(|m| m.sample),
         };
         let content = serde_json::to_string(&status).unwrap_or_default();
         let due = self.last_at.is_none_or(|at| at.elapsed() >= REFRESH);

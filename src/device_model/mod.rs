@@ -12,6 +12,7 @@
 //! `OCPPCommCtrlr.HeartbeatInterval` are the same setting, as are `AuthorizationKey` and
 //! `SecurityCtrlr.BasicAuthPassword`, and `ConnectionTimeOut` and `TxCtrlr.EVConnectionTimeOut`.
 
+mod measures;
 mod settings;
 mod v16_keys;
 mod variables;
@@ -28,6 +29,7 @@ use chrono::{DateTime, Utc};
 use crate::backoff::BackoffConfig;
 use crate::clock::format_timestamp;
 use crate::config::{AuthMode, Config};
+use crate::metrics::Sample;
 use crate::ocpp::OcppVersion;
 use crate::redact;
 use crate::secret::Secret;
@@ -123,6 +125,8 @@ pub struct LiveView<'a> {
     /// Per EVSE (index = evse id - 1): the 2.0.1 connectorStatus last determined, e.g.
     /// `"Available"`, `"Occupied"`, `"Faulted"`.
     pub connector_status: &'a [&'static str],
+    /// The latest health sample; `None` until the first one.
+    pub metrics: Option<&'a Sample>,
 }
 
 /// What the station must apply after a successful change.
@@ -279,11 +283,7 @@ impl DeviceModel {
                         Err((status, info)) => (status.into(), info, None),
                         Ok((spec, place)) => match self.value(spec, place, view) {
                             Some(value) => (GetVariableStatus::Accepted, None, Some(value)),
-                            None => (
-                                GetVariableStatus::Rejected,
-                                status_info("WriteOnly", "the variable is write-only"),
-                                None,
-                            ),
+                            None => (GetVariableStatus::Rejected, no_value(spec, view), None),
                         },
                     };
                 GetVariableResult {
@@ -330,7 +330,8 @@ impl DeviceModel {
 
     /// The NotifyReport data for GetBaseReportRequest `base`: ConfigurationInventory = the
     /// variables the CSMS can set, FullInventory = all, SummaryInventory = availability of the
-    /// station, its EVSEs and connectors. Write-only values are omitted.
+    /// station, its EVSEs and connectors. A write-only or unmeasured variable is listed without
+    /// a value.
     pub fn base_report(&self, base: ReportBase, view: &LiveView) -> Vec<ReportData> {
         variables::all(self.connectors, self.serial_number.is_some())
             .into_iter()
@@ -478,7 +479,8 @@ impl DeviceModel {
             })
     }
 
-    /// The value of `spec` at `place` as OCPP text; `None` for the write-only password.
+    /// The value of `spec` at `place` as OCPP text; `None` for the write-only password and for
+    /// a health value not measured (yet, or at all on this machine).
     fn value(&self, spec: &VarSpec, place: Place, view: &LiveView) -> Option<String> {
         let evse = match place {
             Place::Station => None,
@@ -508,6 +510,7 @@ impl DeviceModel {
             Source::VendorName => self.vendor.clone(),
             Source::SerialNumber => self.serial_number.clone()?,
             Source::ConnectorType => variables::CONNECTOR_TYPE.to_owned(),
+            Source::Measured(measure) => measure.read(view.metrics?)?,
         };
         Some(text)
     }
@@ -609,6 +612,18 @@ fn status_info(reason_code: &str, info: &str) -> Option<StatusInfo> {
         reason_code: clip(reason_code, 20),
         additional_info: Some(clip(info, ADDITIONAL_INFO_MAX_CHARS)),
     })
+}
+
+/// Why a variable the station has gives no value (GetVariables answers Rejected with it).
+fn no_value(spec: &VarSpec, view: &LiveView) -> Option<StatusInfo> {
+    match (spec.mutability(), view.metrics) {
+        (Mutability::WriteOnly, _) => status_info("WriteOnly", "the variable is write-only"),
+        (_, None) => status_info(
+            "Unspecified",
+            "not measured yet: the first sample is due shortly",
+        ),
+        (_, Some(_)) => status_info("Unspecified", "this machine does not report this value"),
+    }
 }
 
 /// `text` cut to `max` characters, so that an echo stays within the schema's lengths.

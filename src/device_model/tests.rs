@@ -36,6 +36,7 @@ fn view() -> LiveView<'static> {
         station_available: true,
         evse_available: &[true, false],
         connector_status: &STATUSES,
+        metrics: None,
     }
 }
 
@@ -993,6 +994,19 @@ fn full_inventory_lists_every_variable_once() {
             "ChargingStation.Model",
             "ChargingStation.SerialNumber",
             "ChargingStation.VendorName",
+            "StationHealth.CpuLoad",
+            "StationHealth.LoadAverage[1min]",
+            "StationHealth.LoadAverage[5min]",
+            "StationHealth.LoadAverage[15min]",
+            "StationHealth.MemoryUsed",
+            "StationHealth.MemoryTotal",
+            "StationHealth.Temperature",
+            "StationHealth.DiskUsed[Root]",
+            "StationHealth.DiskUsed[StateDir]",
+            "StationHealth.Uptime",
+            "StationHealth.UnderVoltage",
+            "StationHealth.Throttled",
+            "StationHealth.ProcessMemory",
             "EVSE[1].AvailabilityState",
             "EVSE[1].Available",
             "Connector[1,1].AvailabilityState",
@@ -1143,8 +1157,8 @@ fn reports_are_split_into_parts() {
     let m = model();
     let full = m.base_report(ReportBase::FullInventory, &view());
     let total = full.len();
-    assert_eq!(total, 34);
-    for per_message in [1, 5, 10, 33, 34, 35, 1000] {
+    assert_eq!(total, 47);
+    for per_message in [1, 5, 10, 46, 47, 48, 1000] {
         let parts = split_report(full.clone(), per_message);
         assert_eq!(parts.len(), total.div_ceil(per_message), "{per_message}");
         assert!(
@@ -1542,4 +1556,151 @@ fn the_reason_codes_are_standard_and_short() {
     }
     let json: Value = serde_json::to_value(seen).unwrap();
     assert_eq!(json.as_array().unwrap().len(), 7);
+}
+
+// ----- StationHealth ----------------------------------------------------------------------
+
+fn health_sample() -> crate::metrics::Sample {
+    use crate::metrics::{DiskUse, Sample, Throttled};
+    Sample {
+        cpu_percent: 12.345,
+        load_average: [0.5, 0.25, 1.126],
+        memory_used_bytes: 300 << 20,
+        memory_total_bytes: 4 << 30,
+        soc_temp_c: Some(51.3),
+        disk_root: DiskUse::from_space(1000, 250),
+        disk_state: DiskUse::from_space(2000, 1000),
+        uptime_seconds: 86_400,
+        throttled: Some(Throttled::from_raw(0x50005)),
+        process_rss_bytes: Some(7 << 20),
+    }
+}
+
+fn get_health(
+    m: &DeviceModel,
+    sample: Option<&crate::metrics::Sample>,
+    v: Variable,
+) -> GetVariableResult {
+    let view = LiveView {
+        metrics: sample,
+        ..view()
+    };
+    let request = GetVariableData {
+        attribute_type: None,
+        component: component("StationHealth"),
+        variable: v,
+    };
+    m.get_variables(&[request], &view).remove(0)
+}
+
+#[test]
+fn station_health_variables_show_the_latest_sample() {
+    let m = model();
+    let sample = health_sample();
+    for (name, instance, expected) in [
+        ("CpuLoad", None, "12.3"),
+        ("LoadAverage", Some("1min"), "0.50"),
+        ("LoadAverage", Some("5min"), "0.25"),
+        ("LoadAverage", Some("15min"), "1.13"),
+        // Asked without an instance: the first one.
+        ("LoadAverage", None, "0.50"),
+        ("MemoryUsed", None, "314572800"),
+        ("MemoryTotal", None, "4294967296"),
+        ("Temperature", None, "51.3"),
+        ("DiskUsed", Some("Root"), "75.0"),
+        ("DiskUsed", Some("StateDir"), "50.0"),
+        ("Uptime", None, "86400"),
+        ("UnderVoltage", None, "true"),
+        ("Throttled", None, "true"),
+        ("ProcessMemory", None, "7340032"),
+    ] {
+        let r = get_health(&m, Some(&sample), variable(name, instance));
+        assert_eq!(
+            (r.attribute_status, r.attribute_value.as_deref()),
+            (GetVariableStatus::Accepted, Some(expected)),
+            "{name} {instance:?}"
+        );
+    }
+}
+
+#[test]
+fn an_unmeasured_health_value_is_rejected_with_the_reason_never_zero() {
+    let m = model();
+    let before = get_health(&m, None, variable("CpuLoad", None));
+    assert_eq!(before.attribute_status, GetVariableStatus::Rejected);
+    assert_eq!(before.attribute_value, None);
+    let info = before.attribute_status_info.unwrap();
+    assert_eq!(info.reason_code, "Unspecified");
+    assert!(info.additional_info.unwrap().contains("not measured yet"));
+
+    // A board without a thermal zone, not a Raspberry Pi, a sensor reading NaN.
+    let mut sample = health_sample();
+    sample.soc_temp_c = None;
+    sample.throttled = None;
+    sample.cpu_percent = f32::NAN;
+    for name in ["Temperature", "UnderVoltage", "Throttled", "CpuLoad"] {
+        let r = get_health(&m, Some(&sample), variable(name, None));
+        assert_eq!(r.attribute_status, GetVariableStatus::Rejected, "{name}");
+        assert_eq!(r.attribute_value, None, "{name}");
+        let info = r.attribute_status_info.unwrap();
+        assert!(
+            info.additional_info.unwrap().contains("does not report"),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn station_health_is_read_only_and_reported_as_live_state() {
+    let mut m = model();
+    let (r, changes) = set_one(&mut m, "StationHealth", "CpuLoad", None, "1");
+    assert_eq!(r.attribute_status, SetVariableStatus::Rejected);
+    assert_eq!(r.attribute_status_info.unwrap().reason_code, "ReadOnly");
+    assert!(changes.is_empty());
+
+    let sample = health_sample();
+    let measured = LiveView {
+        metrics: Some(&sample),
+        ..view()
+    };
+    let full = m.base_report(ReportBase::FullInventory, &measured);
+    let health: Vec<&ReportData> = full
+        .iter()
+        .filter(|d| d.component.name == "StationHealth")
+        .collect();
+    assert_eq!(health.len(), 13);
+    for d in &health {
+        let attribute = &d.variable_attribute[0];
+        assert_eq!(attribute.mutability, Mutability::ReadOnly, "{d:?}");
+        assert!(!attribute.persistent && !attribute.constant, "{d:?}");
+        assert!(attribute.value.is_some(), "{d:?}");
+        let r = get_health(&m, Some(&sample), d.variable.clone());
+        assert_eq!(r.attribute_value, attribute.value, "{d:?}");
+    }
+    let temperature = health
+        .iter()
+        .find(|d| d.variable.name == "Temperature")
+        .unwrap();
+    let characteristics = temperature.variable_characteristics.as_ref().unwrap();
+    assert_eq!(characteristics.unit.as_deref(), Some("Celsius"));
+    assert_eq!(characteristics.data_type, DataType::Decimal);
+
+    // Before the first sample the variables are listed without a value.
+    let bare = m.base_report(ReportBase::FullInventory, &view());
+    assert!(
+        bare.iter()
+            .filter(|d| d.component.name == "StationHealth")
+            .all(|d| d.variable_attribute[0].value.is_none())
+    );
+    // Not configuration, not part of the summary.
+    for base in [
+        ReportBase::ConfigurationInventory,
+        ReportBase::SummaryInventory,
+    ] {
+        assert!(
+            m.base_report(base, &measured)
+                .iter()
+                .all(|d| d.component.name != "StationHealth")
+        );
+    }
 }

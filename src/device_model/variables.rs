@@ -6,6 +6,7 @@
 //! functions it does not implement (transactions, file transfer, network profiles, metering)
 //! are left out rather than reported with invented values.
 
+use super::measures::{self, Measure};
 use super::settings::Setting;
 use super::wire::{Component, DataType, Mutability, Variable};
 
@@ -64,6 +65,8 @@ pub(crate) enum Source {
     VendorName,
     SerialNumber,
     ConnectorType,
+    /// The latest health sample (read-only, changes with every sample).
+    Measured(Measure),
 }
 
 /// One variable of a component.
@@ -97,13 +100,19 @@ impl VarSpec {
         self.setting.is_none()
             && !matches!(
                 self.source,
-                Source::DateTime | Source::AvailabilityState | Source::Available
+                Source::DateTime
+                    | Source::AvailabilityState
+                    | Source::Available
+                    | Source::Measured(_)
             )
     }
 
     /// Survives a restart: configuration, settings and the persisted availability.
     pub(crate) fn persistent(&self) -> bool {
-        !matches!(self.source, Source::DateTime | Source::AvailabilityState)
+        !matches!(
+            self.source,
+            Source::DateTime | Source::AvailabilityState | Source::Measured(_)
+        )
     }
 }
 
@@ -191,6 +200,26 @@ const fn available(component: &'static str, scope: Scope) -> VarSpec {
             "Available",
             DataType::Boolean,
             Source::Available,
+        )
+    }
+}
+
+const fn health(
+    name: &'static str,
+    instance: Option<&'static str>,
+    data_type: DataType,
+    unit: Option<&'static str>,
+    measure: Measure,
+) -> VarSpec {
+    VarSpec {
+        instance,
+        unit,
+        ..var(
+            measures::COMPONENT,
+            Scope::Station,
+            name,
+            data_type,
+            Source::Measured(measure),
         )
     }
 }
@@ -293,6 +322,97 @@ pub(crate) const VARIABLES: &[VarSpec] = &[
         "VendorName",
         DataType::String,
         Source::VendorName,
+    ),
+    health(
+        "CpuLoad",
+        None,
+        DataType::Decimal,
+        Some("Percent"),
+        Measure::CpuLoad,
+    ),
+    health(
+        "LoadAverage",
+        Some("1min"),
+        DataType::Decimal,
+        None,
+        Measure::LoadAverage(0),
+    ),
+    health(
+        "LoadAverage",
+        Some("5min"),
+        DataType::Decimal,
+        None,
+        Measure::LoadAverage(1),
+    ),
+    health(
+        "LoadAverage",
+        Some("15min"),
+        DataType::Decimal,
+        None,
+        Measure::LoadAverage(2),
+    ),
+    health(
+        "MemoryUsed",
+        None,
+        DataType::Integer,
+        Some("B"),
+        Measure::MemoryUsed,
+    ),
+    health(
+        "MemoryTotal",
+        None,
+        DataType::Integer,
+        Some("B"),
+        Measure::MemoryTotal,
+    ),
+    health(
+        "Temperature",
+        None,
+        DataType::Decimal,
+        Some("Celsius"),
+        Measure::Temperature,
+    ),
+    health(
+        "DiskUsed",
+        Some("Root"),
+        DataType::Decimal,
+        Some("Percent"),
+        Measure::DiskRoot,
+    ),
+    health(
+        "DiskUsed",
+        Some("StateDir"),
+        DataType::Decimal,
+        Some("Percent"),
+        Measure::DiskState,
+    ),
+    health(
+        "Uptime",
+        None,
+        DataType::Integer,
+        Some("s"),
+        Measure::Uptime,
+    ),
+    health(
+        "UnderVoltage",
+        None,
+        DataType::Boolean,
+        None,
+        Measure::UnderVoltage,
+    ),
+    health(
+        "Throttled",
+        None,
+        DataType::Boolean,
+        None,
+        Measure::Throttled,
+    ),
+    health(
+        "ProcessMemory",
+        None,
+        DataType::Integer,
+        Some("B"),
+        Measure::ProcessMemory,
     ),
     availability_state("EVSE", Scope::Evse),
     available("EVSE", Scope::Evse),

@@ -76,6 +76,9 @@ pub enum DataType {
     /// Whole number.
     #[serde(rename = "integer")]
     Integer,
+    /// Number with a fractional part.
+    #[serde(rename = "decimal")]
+    Decimal,
     /// RFC 3339 timestamp.
     #[serde(rename = "dateTime")]
     DateTime,

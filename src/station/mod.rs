@@ -28,7 +28,7 @@ use crate::backoff::BackoffConfig;
 use crate::clock::{WallClock, format_timestamp};
 use crate::config::BootInfo;
 use crate::device_model::{self, Change, DeviceModel};
-use crate::metrics::Health;
+use crate::metrics::{Health, Sample};
 use crate::ocpp::{
     self, BootReason, ConnectorStatus, Fault, FaultCode, OcppVersion, RegistrationStatus, Reply,
     Request, SecurityEventKind,
@@ -216,6 +216,8 @@ pub struct Station {
     next_event_id: i32,
     /// The Pi's own health, from the metrics sampler.
     health: Health,
+    /// The sampler's latest measurement, for the 2.0.1 StationHealth variables.
+    latest_sample: Option<Sample>,
     /// Station warnings the CSMS acknowledged as raised (2.0.1 NotifyEvent).
     warnings_known: BTreeSet<String>,
     /// When the last Heartbeat was answered.
@@ -265,6 +267,7 @@ impl Station {
             events: VecDeque::new(),
             next_event_id,
             health: Health::default(),
+            latest_sample: None,
             warnings_known: BTreeSet::new(),
             last_heartbeat_utc: None,
             missed_heartbeats: 0,
@@ -429,6 +432,12 @@ impl Station {
             self.queue_owed(false);
             self.pump(now);
         }
+    }
+
+    /// The sampler's latest measurement: what GetVariables and GetBaseReport show of the Pi's
+    /// health. Nothing is sent for it.
+    pub fn record_sample(&mut self, sample: Sample) {
+        self.latest_sample = Some(sample);
     }
 
     /// Sends the station's metrics to the CSMS as DataTransfer `Metrics`, when registered and

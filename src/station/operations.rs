@@ -177,7 +177,7 @@ impl Station {
     }
 
     fn live_view<'a>(
-        &self,
+        &'a self,
         evse_available: &'a [bool],
         connector_status: &'a [&'static str],
     ) -> LiveView<'a> {
@@ -187,6 +187,7 @@ impl Station {
             station_available: self.availability.station_operative(),
             evse_available,
             connector_status,
+            metrics: self.latest_sample.as_ref(),
         }
     }
 

@@ -1303,6 +1303,43 @@ fn metrics_go_out_as_data_transfer_in_each_versions_shape_and_only_when_register
 }
 
 #[test]
+fn get_variables_and_the_full_report_show_the_latest_health_sample() {
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V201);
+    let ask = r#"[2,"h","GetVariables",{"getVariableData":[{"component":{"name":"StationHealth"},"variable":{"name":"Uptime"}}]}]"#;
+    let r = p.csms_sends(ask);
+    assert_eq!(
+        r[0][2]["getVariableResult"][0]["attributeStatus"],
+        "Rejected"
+    );
+    let mut sample: crate::metrics::Sample = serde_json::from_value(json!({
+        "cpu_percent": 3.5, "load_average": [0.1, 0.2, 0.3],
+        "memory_used_bytes": 1000, "memory_total_bytes": 4000, "uptime_seconds": 42
+    }))
+    .unwrap();
+    p.station.record_sample(sample.clone());
+    let r = p.csms_sends(ask);
+    let result = &r[0][2]["getVariableResult"][0];
+    assert_eq!(
+        (&result["attributeStatus"], &result["attributeValue"]),
+        (&json!("Accepted"), &json!("42"))
+    );
+    // The newest sample wins; the report carries the same values.
+    sample.uptime_seconds = 72;
+    p.station.record_sample(sample);
+    p.csms_sends(r#"[2,"g","GetBaseReport",{"requestId":7,"reportBase":"FullInventory"}]"#);
+    let uptime = p
+        .calls
+        .iter()
+        .filter(|c| c.1 == "NotifyReport")
+        .flat_map(|c| c.2["reportData"].as_array().cloned().unwrap_or_default())
+        .find(|d| d["component"]["name"] == "StationHealth" && d["variable"]["name"] == "Uptime")
+        .unwrap();
+    assert_eq!(uptime["variableAttribute"][0]["value"], "72");
+    assert_eq!(uptime["variableAttribute"][0]["mutability"], "ReadOnly");
+}
+
+#[test]
 fn unanswered_heartbeats_are_counted_and_an_answer_resets_the_count() {
     // The CSMS starts answering Heartbeats only when the flag is set.
     let flag = std::rc::Rc::new(std::cell::Cell::new(false));
