@@ -1,4 +1,5 @@
-//! The health sampler task: measures the Pi every [`SAMPLE_PERIOD`] off the protocol loop,
+//! The health sampler task: measures the Pi every [`SAMPLE_PERIOD`] (or every
+//! `OCPP_METRICS_SECONDS`, when that is shorter) off the protocol loop,
 //! tells the station when its health changes, and when the metrics DataTransfer is due.
 
 #![allow(
@@ -50,6 +51,8 @@ pub fn start(
         let mut sampler = Some(Sampler::new(paths));
         let mut monitor = HealthMonitor::new(thresholds);
         let mut next_metrics = metrics_interval.map(|d| Instant::now() + d);
+        // Metrics more often than the sampling would send the same sample twice.
+        let period = metrics_interval.map_or(SAMPLE_PERIOD, |d| d.min(SAMPLE_PERIOD));
         loop {
             // sysinfo reads /proc and statvfs: off the protocol loop's thread.
             let Some(mut owned) = sampler.take() else {
@@ -84,7 +87,7 @@ pub fn start(
             if latest_sender.send(Some(measured)).is_err() {
                 return;
             }
-            tokio::time::sleep(SAMPLE_PERIOD).await;
+            tokio::time::sleep(period).await;
         }
     });
     HealthFeed { latest, metrics }

@@ -18,10 +18,11 @@
 mod common;
 #[path = "common/controller.rs"]
 mod controller;
+#[path = "common/remote.rs"]
+mod remote;
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
@@ -34,6 +35,7 @@ use common::{
     fresh_state_dir, is_call, spawn_daemon, station_bin,
 };
 use controller::FakeController;
+use remote::{Answer, Remote};
 use serde_json::{Value, json};
 
 /// The password the CSMS gives the station in the password tests (16 to 40 characters).
@@ -80,131 +82,12 @@ impl Version {
 // Driving the CSMS
 // ---------------------------------------------------------------------------------------------
 
-/// Sends CALLs (and other commands) through the CSMS's control port.
-struct Remote<'a> {
-    csms: &'a Csms,
-    control: TcpStream,
-    commands: u32,
-    calls: u32,
-}
-
-/// The station's answer to one CALL of the CSMS.
-#[derive(Debug)]
-struct Answer {
-    action: String,
-    /// Position of the CSMS's `sent` event for the CALL.
-    sent_at: usize,
-    /// Position of the `recv` event carrying the answer.
-    at: usize,
-    /// That `recv` event.
-    event: Value,
-}
-
-impl Answer {
-    /// The CALLRESULT payload; panics on a CALLERROR.
-    fn payload(&self) -> &Value {
-        assert_eq!(
-            self.event["message_type"], 3,
-            "{} must be answered with a CALLRESULT: {}",
-            self.action, self.event
-        );
-        &self.event["payload"]
-    }
-
-    /// The CALLRESULT's `status`.
-    fn status(&self) -> &str {
-        self.payload()["status"].as_str().unwrap_or("?")
-    }
-
-    /// The CALLERROR code; panics on a CALLRESULT.
-    fn error_code(&self) -> &str {
-        assert_eq!(
-            self.event["message_type"], 4,
-            "{} must be answered with a CALLERROR: {}",
-            self.action, self.event
-        );
-        self.event["error_code"].as_str().unwrap_or("?")
-    }
-}
-
-impl<'a> Remote<'a> {
-    /// Connects to the control port of `csms` (started with `"control": true`).
-    fn new(csms: &'a Csms) -> Self {
-        let listening = csms.wait_for(|e| e["event"] == "control_listening", DEADLINE);
-        let port = listening["port"].as_u64().expect("the control port") as u16;
-        let control = TcpStream::connect(("127.0.0.1", port)).expect("the CSMS's control port");
-        Self {
-            csms,
-            control,
-            commands: 0,
-            calls: 0,
-        }
-    }
-
-    /// Applies one control command and waits until the CSMS has carried it out.
-    fn command(&mut self, mut command: Value) -> Value {
-        self.commands += 1;
-        let id = format!("command-{}", self.commands);
-        command["id"] = json!(id);
-        writeln!(self.control, "{command}")
-            .and_then(|()| self.control.flush())
-            .expect("the CSMS takes control commands");
-        let done = self
-            .csms
-            .wait_until(&format!("control {id}"), DEADLINE, |events| {
-                events
-                    .iter()
-                    .find(|e| {
-                        (e["event"] == "control_done" || e["event"] == "control_error")
-                            && e["id"] == id.as_str()
-                    })
-                    .cloned()
-            });
-        assert_eq!(done["event"], "control_done", "{done}");
-        done
-    }
-
-    /// Sends `[2, id, action, payload]` and waits for the station's answer.
-    fn call(&mut self, action: &str, payload: Value) -> Answer {
-        self.calls += 1;
-        let id = format!("csms-{}", self.calls);
-        let frame = json!([2, id, action, payload]).to_string();
-        self.command(json!({ "send": frame }));
-        let sent_at = self
-            .csms
-            .events()
-            .iter()
-            .position(|e| e["event"] == "sent" && e["unique_id"] == id.as_str())
-            .expect("the CSMS noted the CALL it sent");
-        let (at, event) = self.csms.wait_for_after(
-            sent_at,
-            &format!("the station's answer to {action} ({id})"),
-            |e| {
-                e["event"] == "recv"
-                    && (e["message_type"] == 3 || e["message_type"] == 4)
-                    && e["unique_id"] == id.as_str()
-            },
-        );
-        Answer {
-            action: action.to_owned(),
-            sent_at,
-            at,
-            event,
-        }
-    }
-
-    /// TriggerMessage Heartbeat; returns the position of the Heartbeat it brings. Everything
-    /// the station sends before that Heartbeat has reached the CSMS by then.
-    fn marker(&mut self) -> usize {
-        let answer = self.call("TriggerMessage", json!({"requestedMessage": "Heartbeat"}));
-        assert_eq!(answer.status(), "Accepted", "{}", answer.event);
-        follows(self.csms, &answer, "Heartbeat").0
-    }
-
-    /// From now on the CSMS requires `password`.
-    fn set_password(&mut self, password: &str) {
-        self.command(json!({ "password": password }));
-    }
+/// TriggerMessage Heartbeat; returns the position of the Heartbeat it brings. Everything the
+/// station sends before that Heartbeat has reached the CSMS by then.
+fn heartbeat_marker(remote: &mut Remote) -> usize {
+    let answer = remote.call("TriggerMessage", json!({"requestedMessage": "Heartbeat"}));
+    assert_eq!(answer.status(), "Accepted", "{}", answer.event);
+    follows(remote.csms, &answer, "Heartbeat").0
 }
 
 /// A CSMS with a control port, Boot Accepted (interval 300: no Heartbeat on its own during a
@@ -572,7 +455,7 @@ fn trigger_message(version: Version) {
     let (at, status) = follows(&csms, &answer, "StatusNotification");
     assert_eq!(status_connector(version, &status), 2, "{status}");
     assert_eq!(status_name(version, &status), "Unavailable", "{status}");
-    let marker = remote.marker();
+    let marker = heartbeat_marker(&mut remote);
     let between: Vec<Value> = calls_between(&csms, at, marker);
     assert!(
         between.is_empty(),
@@ -584,7 +467,7 @@ fn trigger_message(version: Version) {
     let answer = remote.call("TriggerMessage", trigger_status(version, None));
     assert_eq!(answer.status(), "Accepted", "{}", answer.event);
     follows(&csms, &answer, "StatusNotification");
-    let marker = remote.marker();
+    let marker = heartbeat_marker(&mut remote);
     let reported: Vec<u64> = calls_between(&csms, answer.at, marker)
         .iter()
         .filter(|c| is_call_of(c, "StatusNotification"))
@@ -604,7 +487,7 @@ fn trigger_message(version: Version) {
     };
     let answer = remote.call("TriggerMessage", meter_values);
     assert_eq!(answer.status(), "NotImplemented", "{}", answer.event);
-    let marker = remote.marker();
+    let marker = heartbeat_marker(&mut remote);
     let between = calls_between(&csms, answer.at, marker);
     assert!(between.is_empty(), "nothing triggered:\n{}", dump(&between));
 
@@ -616,7 +499,7 @@ fn trigger_message(version: Version) {
     match version {
         V201 => {
             assert_eq!(answer.status(), "Rejected", "{}", answer.event);
-            let marker = remote.marker();
+            let marker = heartbeat_marker(&mut remote);
             let between = calls_between(&csms, answer.at, marker);
             assert!(between.is_empty(), "no Boot:\n{}", dump(&between));
         }
@@ -739,7 +622,7 @@ fn while_pending(version: Version) {
     }
 
     // Still Pending on the same connection; since Boot nothing but the triggered Heartbeat.
-    let marker = remote.marker();
+    let marker = heartbeat_marker(&mut remote);
     let calls = calls_between(&csms, pending_at, marker);
     assert!(
         calls.iter().all(|c| is_call_of(c, "Heartbeat")) && calls.len() == 1,
@@ -1169,7 +1052,7 @@ fn change_availability(
 /// The saved state once the station has answered one more CALL (the change is on disk by the
 /// time the station takes the next request, not necessarily when its answer arrives).
 fn saved_next(remote: &mut Remote, state_dir: &Path) -> Value {
-    remote.marker();
+    heartbeat_marker(remote);
     saved_state(state_dir)
 }
 
@@ -1283,7 +1166,7 @@ fn change_availability_survives_a_restart(version: Version) {
         change_availability_payload(version, Some(1), false),
     );
     assert_eq!(answer.status(), "Scheduled", "{}", answer.event);
-    let marker = remote.marker();
+    let marker = heartbeat_marker(&mut remote);
     let between = calls_between(&csms, answer.at, marker);
     assert!(
         between.is_empty(),
@@ -1556,7 +1439,7 @@ fn malformed_requests(version: Version) {
     }
 
     // Nothing changed and the same connection carries on.
-    let marker = remote.marker();
+    let marker = heartbeat_marker(&mut remote);
     let calls = calls_between(&csms, settled, marker);
     assert!(
         calls.iter().all(|c| is_call_of(c, "Heartbeat")),

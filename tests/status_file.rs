@@ -1,6 +1,7 @@
 //! The status file against its published schema (`schemas/station-status.schema.json`): what
 //! the station writes validates, as read from disk, with the real charge-controller snapshot type
 //! and a real measurement of this machine; and the schema refuses what the station never writes.
+//! `ocpp-station status` against a running daemon: online, offline, stopped.
 
 #![allow(
     clippy::unwrap_used,
@@ -10,9 +11,6 @@
 
 mod common;
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
-
 use ocpp_station::esp32::port::ControllerSnapshot;
 use ocpp_station::metrics::{DiskUse, Health, Sample, Sampler, SamplerPaths, Throttled};
 use ocpp_station::status_file::{
@@ -20,51 +18,9 @@ use ocpp_station::status_file::{
 };
 use serde_json::{Value, json};
 
-const VALIDATE_SCRIPT: &str = r#"
-import json, sys
-from jsonschema import validators
-with open(sys.argv[1], encoding="utf-8") as f:
-    schema = json.load(f)
-instance = json.loads(sys.stdin.read())
-cls = validators.validator_for(schema)
-cls.check_schema(schema)
-errors = sorted(cls(schema).iter_errors(instance), key=lambda e: list(e.absolute_path))
-for e in errors:
-    print("/" + "/".join(map(str, e.absolute_path)) + ": " + e.message)
-sys.exit(1 if errors else 0)
-"#;
-
 /// The schema's complaints about `value`; empty when it validates.
 fn schema_errors(value: &Value) -> String {
-    let schema = common::manifest_dir()
-        .join("schemas")
-        .join("station-status.schema.json");
-    let mut child = Command::new(common::python())
-        .args(["-c", VALIDATE_SCRIPT])
-        .arg(&schema)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|error| panic!("cannot run the schema validator: {error}"));
-    child
-        .stdin
-        .take()
-        .expect("stdin is piped")
-        .write_all(value.to_string().as_bytes())
-        .expect("the validator reads the status");
-    let output = child.wait_with_output().expect("the validator runs");
-    let complaints = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(
-        output.status.success(),
-        complaints.is_empty(),
-        "the validator itself failed: {complaints}"
-    );
-    complaints
+    common::schema_errors("station-status.schema.json", value)
 }
 
 /// Writes `status` as the station does, validates the file as it is on disk and returns its JSON
@@ -270,4 +226,81 @@ fn the_schema_refuses_what_the_station_never_writes() {
             "the schema should refuse /{path}: {errors:?}\n{bad}"
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// `ocpp-station status` against a running daemon
+// ---------------------------------------------------------------------------------------------
+
+/// `ocpp-station status` (with `--json` when asked) for the runtime directory `dir`: exit code
+/// and stdout.
+fn status_command(dir: &str, json: bool) -> (i32, String) {
+    let args: &[&str] = if json {
+        &["status", "--json"]
+    } else {
+        &["status"]
+    };
+    let output = common::station_command(&[("OCPP_RUNTIME_DIR", dir)], args)
+        .output()
+        .expect("ocpp-station status runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    common::assert_no_secret(&stdout);
+    common::assert_no_secret(&String::from_utf8_lossy(&output.stderr));
+    (output.status.code().unwrap_or(-1), stdout)
+}
+
+/// Asks `status --json` until it exits with `code` (the daemon rewrites the file on every
+/// change); returns the status it printed, validated against the schema.
+fn status_once_it_says(dir: &str, code: i32) -> Value {
+    let mut last = (0, String::new());
+    for _ in 0..common::DEADLINE * 5 {
+        last = status_command(dir, true);
+        if last.0 == code {
+            let status: Value = serde_json::from_str(last.1.trim()).unwrap_or_else(|error| {
+                panic!("status --json printed no JSON ({error}): {}", last.1)
+            });
+            assert_eq!(schema_errors(&status), "", "{status}");
+            return status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    panic!("status never exited {code}; last: {last:?}");
+}
+
+#[test]
+fn status_of_a_running_daemon_online_then_offline_then_stopped() {
+    let mut csms = common::Csms::start(common::csms_config());
+    let env = common::Env::for_csms(&csms);
+    let dir = env.get("OCPP_RUNTIME_DIR").unwrap().to_owned();
+    let mut daemon = common::spawn_daemon(&env.pairs());
+    csms.wait_for(
+        |e| common::is_call(e) && e["action"] == "StatusNotification",
+        common::DEADLINE,
+    );
+
+    let online = status_once_it_says(&dir, 0);
+    assert_eq!(online["station_name"], common::STATION_NAME);
+    assert_eq!(online["link"]["state"], "online");
+    assert_eq!(online["link"]["ocpp_version"], "2.0.1");
+    assert_eq!(online["registration"], "Accepted");
+    assert_eq!(online["connectors"][0]["connector"], 1);
+    let (code, table) = status_command(&dir, false);
+    assert_eq!(code, 0, "{table}");
+    assert!(table.contains(common::STATION_NAME), "{table}");
+    assert!(table.contains("online"), "{table}");
+
+    // The CSMS goes away: the daemon keeps running and says it is not online.
+    csms.stop();
+    let offline = status_once_it_says(&dir, 1);
+    assert_ne!(offline["link"]["state"], "online", "{offline}");
+    let (code, table) = status_command(&dir, false);
+    assert_eq!(code, 1, "{table}");
+
+    // Stopped: nothing runs.
+    assert!(daemon.is_alive());
+    daemon.terminate();
+    let (code, out) = status_command(&dir, true);
+    assert_eq!((code, out.as_str()), (3, ""), "stdout holds only a status");
+    let (code, _) = status_command(&dir, false);
+    assert_eq!(code, 3);
 }

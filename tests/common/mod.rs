@@ -549,6 +549,14 @@ impl Env {
         self
     }
 
+    /// The value of a variable, if set.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// Remove a variable.
     pub fn unset(mut self, key: &str) -> Env {
         self.0.retain(|(k, _)| k != key);
@@ -571,7 +579,7 @@ pub fn station_bin() -> &'static str {
 
 /// A command for the station with a cleared environment: PATH plus `env` only, so that the
 /// developer's own `OCPP_*` variables never reach the station.
-fn station_command(env: &[(&str, &str)], args: &[&str]) -> Command {
+pub fn station_command(env: &[(&str, &str)], args: &[&str]) -> Command {
     let mut command = Command::new(station_bin());
     command.env_clear();
     if let Some(path) = std::env::var_os("PATH") {
@@ -765,11 +773,11 @@ for e in errors:
 sys.exit(1 if errors else 0)
 "#;
 
-/// Panic unless `report` validates against `schemas/once-result.schema.json`.
-pub fn validate_once_report(report: &Value) {
-    let schema = manifest_dir()
-        .join("schemas")
-        .join("once-result.schema.json");
+/// What the JSON Schema `schemas/<schema>` says against `value`, one line per complaint; empty
+/// when it validates. Validated with Python's `jsonschema`, independent of the station's code.
+pub fn schema_errors(schema: &str, value: &Value) -> String {
+    use std::io::Write as _;
+    let schema = manifest_dir().join("schemas").join(schema);
     let mut child = Command::new(python())
         .args(["-c", VALIDATE_SCRIPT])
         .arg(&schema)
@@ -778,20 +786,33 @@ pub fn validate_once_report(report: &Value) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|error| panic!("cannot run the schema validator: {error}"));
-    {
-        use std::io::Write as _;
-        let mut stdin = child.stdin.take().expect("stdin is piped");
-        stdin
-            .write_all(report.to_string().as_bytes())
-            .expect("the validator reads the report");
-    }
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(value.to_string().as_bytes())
+        .expect("the validator reads the document");
     let output = child.wait_with_output().expect("the validator runs");
-    assert!(
-        output.status.success(),
-        "the --once report does not match {}:\n{}{}\nreport: {}",
-        schema.display(),
+    let complaints = format!(
+        "{}{}",
         String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        output.status.success(),
+        complaints.is_empty(),
+        "the validator itself failed on {}: {complaints}",
+        schema.display()
+    );
+    complaints
+}
+
+/// Panic unless `report` validates against `schemas/once-result.schema.json`.
+pub fn validate_once_report(report: &Value) {
+    let errors = schema_errors("once-result.schema.json", report);
+    assert!(
+        errors.is_empty(),
+        "the --once report does not match its schema:\n{errors}\nreport: {}",
         serde_json::to_string_pretty(report).unwrap_or_default()
     );
 }
