@@ -18,6 +18,8 @@
 mod common;
 #[path = "common/controller.rs"]
 mod controller;
+#[path = "common/remote.rs"]
+mod remote;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -28,6 +30,7 @@ use std::time::{Duration, Instant};
 
 use common::{Csms, DEADLINE, Daemon, Env, csms_config_with, dump, is_call, spawn_daemon};
 use controller::FakeController;
+use remote::Remote;
 use serde_json::{Value, json};
 
 /// Seconds between the fake controller's STAT lines (the real firmware: 7.5).
@@ -634,7 +637,7 @@ fn a_black_holed_link_is_detected_and_the_status_sent_into_it_arrives_after_the_
 #[test]
 fn frames_cut_mid_way_cost_the_link_but_nothing_owed() {
     let mut rig = Rig::start(json!({"control": true}), &[]);
-    let mut control = Control::new(&rig.csms);
+    let mut control = Remote::new(&rig.csms);
 
     // Towards the station: the CSMS's next frame arrives half.
     rig.proxy
@@ -666,59 +669,6 @@ fn frames_cut_mid_way_cost_the_link_but_nothing_owed() {
 // ---------------------------------------------------------------------------------------------
 // A misbehaving CSMS
 // ---------------------------------------------------------------------------------------------
-
-/// Sends frames through the CSMS's control port.
-struct Control<'a> {
-    csms: &'a Csms,
-    control: TcpStream,
-    next: u32,
-}
-
-impl<'a> Control<'a> {
-    fn new(csms: &'a Csms) -> Self {
-        let listening = csms.wait_for(|e| e["event"] == "control_listening", DEADLINE);
-        let port = listening["port"].as_u64().expect("the control port") as u16;
-        let control = TcpStream::connect(("127.0.0.1", port)).expect("the CSMS's control port");
-        Control {
-            csms,
-            control,
-            next: 0,
-        }
-    }
-
-    /// Sends `frame` on the newest connection and waits until it is out.
-    fn send(&mut self, frame: &str) {
-        let done = self.try_send(frame);
-        assert_eq!(done["event"], "control_done", "{done}");
-    }
-
-    /// Sends `frame` on the newest connection; returns `control_done`, or `control_error` when
-    /// the connection went away meanwhile.
-    fn try_send(&mut self, frame: &str) -> Value {
-        self.command(json!({ "send": frame }))
-    }
-
-    /// Applies one control command (see tests/csms/csms.py); returns `control_done` or
-    /// `control_error`.
-    fn command(&mut self, mut command: Value) -> Value {
-        self.next += 1;
-        let id = format!("ctl-{}", self.next);
-        command["id"] = json!(id);
-        writeln!(self.control, "{command}")
-            .and_then(|()| self.control.flush())
-            .expect("the CSMS takes control commands");
-        self.csms
-            .wait_until(&format!("control {id}"), DEADLINE, |events| {
-                events
-                    .iter()
-                    .find(|e| {
-                        (e["event"] == "control_done" || e["event"] == "control_error")
-                            && e["id"] == id.as_str()
-                    })
-                    .cloned()
-            })
-    }
-}
 
 /// The CSMS answers Heartbeats late (after the call timeout), twice, and with the wrong id. The
 /// station gives up on the late one and carries on, ignores the stray answers (answers are never
@@ -959,13 +909,13 @@ fn one_mib_frames_are_handled_and_an_oversized_one_costs_only_the_link() {
     });
     assert_eq!(connections(&csms).len(), 1, "{}", dump(&csms.events()));
 
-    let mut control = Control::new(&csms);
+    let mut control = Remote::new(&csms);
     let huge = format!(
         r#"[2,"huge","DataTransfer",{{"vendorId":"com.example.other","data":"{}"}}]"#,
         "x".repeat(5 * mib as usize)
     );
     // The station may close the link before the CSMS has written the whole frame.
-    control.try_send(&huge);
+    control.try_command(json!({ "send": huge }));
     let second = wait_connection(&csms, 2);
     csms.wait_for_after(
         last_event(&csms),
@@ -1061,7 +1011,7 @@ fn a_status_heard_but_not_answered_is_corrected_when_the_connector_changes_back(
         ],
     );
     let first = wait_connection(&rig.csms, 1);
-    let mut control = Control::new(&rig.csms);
+    let mut control = Remote::new(&rig.csms);
     control.command(json!({"answers": {"StatusNotification": [{"drop": true}]}}));
     rig.set_state(2);
     let occupied = wait_status_on(&rig.csms, &first, "Occupied");

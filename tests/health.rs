@@ -111,33 +111,11 @@ fn metrics_reach_the_csms_and_get_variables_show_them_on_201() {
     assert_eq!(result["attributeStatus"], "Rejected", "{result}");
 
     // The full inventory lists them, read-only, with values.
-    let answer = remote.call(
-        "GetBaseReport",
-        json!({"requestId": 5, "reportBase": "FullInventory"}),
-    );
-    assert_eq!(answer.status(), "Accepted");
-    let health = csms.wait_until("the last NotifyReport part", common::DEADLINE, |events| {
-        let parts: Vec<&Value> = events
-            .iter()
-            .filter(|e| common::is_call(e) && e["action"] == "NotifyReport")
-            .filter(|e| e["payload"]["requestId"] == 5)
-            .collect();
-        let done = parts
-            .last()
-            .is_some_and(|p| p["payload"].get("tbc").is_none());
-        done.then(|| {
-            parts
-                .iter()
-                .flat_map(|p| {
-                    p["payload"]["reportData"]
-                        .as_array()
-                        .cloned()
-                        .unwrap_or_default()
-                })
-                .filter(|d| d["component"]["name"] == "StationHealth")
-                .collect::<Vec<Value>>()
-        })
-    });
+    let health: Vec<Value> = remote
+        .base_report(5, "FullInventory")
+        .into_iter()
+        .filter(|d| d["component"]["name"] == "StationHealth")
+        .collect();
     let reported: Vec<&str> = health
         .iter()
         .map(|d| d["variable"]["name"].as_str().unwrap())

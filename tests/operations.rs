@@ -783,48 +783,6 @@ fn report_keys(data: &[Value]) -> Vec<String> {
         .collect()
 }
 
-/// GetBaseReport; returns the reportData of every NotifyReport part, in order, after checking
-/// seqNo, tbc and requestId.
-fn base_report(csms: &Csms, remote: &mut Remote, request_id: u64, base: &str) -> Vec<Value> {
-    let answer = remote.call(
-        "GetBaseReport",
-        json!({"requestId": request_id, "reportBase": base}),
-    );
-    assert_eq!(answer.status(), "Accepted", "{}", answer.event);
-    let (first_at, _) = follows(csms, &answer, "NotifyReport");
-    // The last part is the one without `tbc: true`.
-    let (last_at, _) = wait_after(csms, Some(first_at - 1), "the last NotifyReport", |e| {
-        is_call_of(e, "NotifyReport")
-            && e["payload"]["requestId"] == request_id
-            && e["payload"]["tbc"] != true
-    });
-    let parts: Vec<Value> = csms.events()[first_at..=last_at]
-        .iter()
-        .filter(|e| is_call_of(e, "NotifyReport"))
-        .cloned()
-        .collect();
-    for (seq_no, part) in parts.iter().enumerate() {
-        let payload = &part["payload"];
-        assert_eq!(payload["requestId"], request_id, "{part}");
-        assert_eq!(payload["seqNo"], seq_no, "{}", dump(&parts));
-        assert_eq!(
-            payload["tbc"] == true,
-            seq_no + 1 < parts.len(),
-            "tbc on every part but the last:\n{}",
-            dump(&parts)
-        );
-    }
-    parts
-        .iter()
-        .flat_map(|p| {
-            p["payload"]["reportData"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
-        .collect()
-}
-
 #[test]
 fn get_base_report_on_201() {
     let csms = start_csms();
@@ -847,7 +805,7 @@ fn get_base_report_on_201() {
         .expect("ItemsPerMessage[GetReport]");
 
     let before = csms.calls("NotifyReport").len();
-    let data = base_report(&csms, &mut remote, 42, "FullInventory");
+    let data = remote.base_report(42, "FullInventory");
     let parts = csms.calls("NotifyReport").len() - before;
     assert!(
         parts >= 2,
@@ -907,7 +865,7 @@ fn get_base_report_on_201() {
     }
 
     // The summary: availability only.
-    let summary = base_report(&csms, &mut remote, 43, "SummaryInventory");
+    let summary = remote.base_report(43, "SummaryInventory");
     assert!(!summary.is_empty());
     for entry in &summary {
         let name = entry["variable"]["name"].as_str().unwrap_or("?");

@@ -11,7 +11,7 @@ use std::net::TcpStream;
 
 use serde_json::{Value, json};
 
-use crate::common::{Csms, DEADLINE};
+use crate::common::{Csms, DEADLINE, dump, is_call};
 
 /// Sends CALLs (and other commands) through the CSMS's control port.
 pub struct Remote<'a> {
@@ -75,15 +75,22 @@ impl<'a> Remote<'a> {
     }
 
     /// Applies one control command and waits until the CSMS has carried it out.
-    pub fn command(&mut self, mut command: Value) -> Value {
+    pub fn command(&mut self, command: Value) -> Value {
+        let done = self.try_command(command);
+        assert_eq!(done["event"], "control_done", "{done}");
+        done
+    }
+
+    /// Applies one control command (see tests/csms/csms.py); returns `control_done`, or
+    /// `control_error` when the CSMS could not carry it out (no connection to send on).
+    pub fn try_command(&mut self, mut command: Value) -> Value {
         self.commands += 1;
         let id = format!("command-{}", self.commands);
         command["id"] = json!(id);
         writeln!(self.control, "{command}")
             .and_then(|()| self.control.flush())
             .expect("the CSMS takes control commands");
-        let done = self
-            .csms
+        self.csms
             .wait_until(&format!("control {id}"), DEADLINE, |events| {
                 events
                     .iter()
@@ -92,9 +99,12 @@ impl<'a> Remote<'a> {
                             && e["id"] == id.as_str()
                     })
                     .cloned()
-            });
-        assert_eq!(done["event"], "control_done", "{done}");
-        done
+            })
+    }
+
+    /// Sends a raw `frame` on the newest connection and waits until it is out.
+    pub fn send(&mut self, frame: &str) {
+        self.command(json!({ "send": frame }));
     }
 
     /// Sends `[2, id, action, payload]` and waits for the station's answer.
@@ -124,6 +134,50 @@ impl<'a> Remote<'a> {
             at,
             event,
         }
+    }
+
+    /// GetBaseReport; returns the reportData of every NotifyReport part, in order, after
+    /// checking that the parts carry the request's `requestId`, count `seqNo` from 0 and have
+    /// `tbc: true` on every part but the last.
+    pub fn base_report(&mut self, request_id: u64, base: &str) -> Vec<Value> {
+        let answer = self.call(
+            "GetBaseReport",
+            json!({"requestId": request_id, "reportBase": base}),
+        );
+        assert_eq!(answer.status(), "Accepted", "{}", answer.event);
+        let is_part = |e: &Value| {
+            is_call(e) && e["action"] == "NotifyReport" && e["payload"]["requestId"] == request_id
+        };
+        let parts = self
+            .csms
+            .wait_until("the last NotifyReport part", DEADLINE, |events| {
+                let parts: Vec<Value> = events[answer.sent_at..]
+                    .iter()
+                    .filter(|e| is_part(e))
+                    .cloned()
+                    .collect();
+                let last = parts.iter().position(|p| p["payload"]["tbc"] != true)?;
+                Some(parts[..=last].to_vec())
+            });
+        for (seq_no, part) in parts.iter().enumerate() {
+            let payload = &part["payload"];
+            assert_eq!(payload["seqNo"], seq_no, "{}", dump(&parts));
+            assert_eq!(
+                payload["tbc"] == true,
+                seq_no + 1 < parts.len(),
+                "tbc on every part but the last:\n{}",
+                dump(&parts)
+            );
+        }
+        parts
+            .iter()
+            .flat_map(|p| {
+                p["payload"]["reportData"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .collect()
     }
 
     /// From now on the CSMS requires `password`.
