@@ -14,6 +14,7 @@ use serde::Deserialize;
 use tokio_tungstenite::tungstenite::http::Uri;
 
 use crate::backoff::BackoffConfig;
+use crate::device_model;
 use crate::envfile::{self, EnvFileError};
 use crate::metrics::Thresholds;
 use crate::metrics::health::DISK_HYSTERESIS_PERCENT;
@@ -228,8 +229,6 @@ const DEFAULT_STATE_DIR: &str = "/var/lib/ocpp-station";
 const DEFAULT_RUNTIME_DIR: &str = "/run/ocpp-station";
 /// The shortest `OCPP_METRICS_SECONDS` other than 0: more often only loads the CSMS.
 const MIN_METRICS_SECONDS: u64 = 10;
-/// The longest heartbeat interval or offline threshold accepted: one week.
-const MAX_WEEK_SECONDS: u64 = 86_400 * 7;
 
 /// Command-line values that override the environment and the env file. `None` = not given.
 #[derive(Debug, Default, Clone)]
@@ -703,7 +702,8 @@ fn validate(raw: RawVars, mut warnings: Vec<String>) -> Result<Config, ConfigErr
         var::HEARTBEAT_SECONDS,
         raw.heartbeat_seconds,
         0,
-        0..=MAX_WEEK_SECONDS,
+        // 0 is the env file's own "not set": the CSMS's interval is used.
+        0..=*device_model::HEARTBEAT_INTERVAL_RANGE.end(),
         "seconds (0 = use the interval the CSMS sends)",
     )?;
     let connectors = number(var::CONNECTORS, raw.connectors, 1, 1..=8, "connectors")?;
@@ -712,21 +712,21 @@ fn validate(raw: RawVars, mut warnings: Vec<String>) -> Result<Config, ConfigErr
             var::BACKOFF_WAIT_MINIMUM,
             raw.retry_backoff_wait_minimum,
             3,
-            1..=3600,
+            device_model::RETRY_BACKOFF_WAIT_MINIMUM_RANGE,
             "seconds",
         )?),
         random_range: Duration::from_secs(number(
             var::BACKOFF_RANDOM_RANGE,
             raw.retry_backoff_random_range,
             10,
-            0..=3600,
+            device_model::RETRY_BACKOFF_RANDOM_RANGE_RANGE,
             "seconds",
         )?),
         repeat_times: number(
             var::BACKOFF_REPEAT_TIMES,
             raw.retry_backoff_repeat_times,
             5,
-            0..=10,
+            device_model::RETRY_BACKOFF_REPEAT_TIMES_RANGE,
             "doublings",
         )?,
     };
@@ -734,21 +734,21 @@ fn validate(raw: RawVars, mut warnings: Vec<String>) -> Result<Config, ConfigErr
         var::PING_SECONDS,
         raw.ping_seconds,
         30,
-        0..=3600,
+        device_model::WEBSOCKET_PING_INTERVAL_RANGE,
         "seconds (0 = send no pings)",
     )?;
     let call_timeout = number(
         var::CALL_TIMEOUT_SECONDS,
         raw.call_timeout_seconds,
         30,
-        1..=600,
+        device_model::MESSAGE_TIMEOUT_RANGE,
         "seconds",
     )?;
     let offline_threshold = number(
         var::OFFLINE_THRESHOLD_SECONDS,
         raw.offline_threshold_seconds,
         600,
-        0..=MAX_WEEK_SECONDS,
+        device_model::OFFLINE_THRESHOLD_RANGE,
         "seconds",
     )?;
     let once_timeout = number(
