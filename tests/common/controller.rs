@@ -18,18 +18,15 @@
     reason = "each test binary uses a different part of the fake controller"
 )]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::common::{DEADLINE, dump, manifest_dir, python};
-
-type Events = Arc<(Mutex<Vec<Value>>, Condvar)>;
+use crate::common::{Captured, DEADLINE, EventLog, dump, manifest_dir, python};
 
 /// The real clock: waits on real processes (deadlines only, never assertions).
 #[allow(
@@ -46,46 +43,6 @@ pub fn script() -> PathBuf {
         .join("tests")
         .join("esp32")
         .join("fake_controller.py")
-}
-
-/// A child's stdout as JSON events, collected by a thread.
-fn collect_events(
-    stdout: impl Read + Send + 'static,
-    events: &Events,
-    first: &mut String,
-) -> JoinHandle<()> {
-    let mut lines = BufReader::new(stdout);
-    let _ = lines.read_line(first);
-    let sink = Arc::clone(events);
-    thread::spawn(move || {
-        for line in lines.lines() {
-            let Ok(line) = line else { break };
-            let event = serde_json::from_str(&line)
-                .unwrap_or_else(|_| json!({"event": "unparsable_line", "line": line}));
-            let (list, changed) = &*sink;
-            list.lock().unwrap_or_else(|e| e.into_inner()).push(event);
-            changed.notify_all();
-        }
-    })
-}
-
-/// Text of a child's stderr, collected by a thread.
-fn collect_text(mut pipe: impl Read + Send + 'static) -> (Arc<Mutex<String>>, JoinHandle<()>) {
-    let text = Arc::new(Mutex::new(String::new()));
-    let sink = Arc::clone(&text);
-    let handle = thread::spawn(move || {
-        let mut buffer = [0u8; 4096];
-        loop {
-            match pipe.read(&mut buffer) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => sink
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push_str(&String::from_utf8_lossy(&buffer[..n])),
-            }
-        }
-    });
-    (text, handle)
 }
 
 /// End a child politely (stdin EOF), then for good.
@@ -118,9 +75,9 @@ pub struct FakeController {
     link: PathBuf,
     device: String,
     seq: u64,
-    events: Events,
+    events: EventLog,
     stdout_reader: Option<JoinHandle<()>>,
-    stderr: Arc<Mutex<String>>,
+    stderr: Captured,
     stderr_reader: Option<JoinHandle<()>>,
 }
 
@@ -151,14 +108,12 @@ impl FakeController {
             .spawn()
             .unwrap_or_else(|error| panic!("cannot start {}: {error}", script().display()));
         let stdin = child.stdin.take().expect("stdin is piped");
-        let (stderr, stderr_reader) = collect_text(child.stderr.take().expect("stderr is piped"));
-        let events: Events = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
+        let (stderr, stderr_reader) =
+            Captured::spawn(child.stderr.take().expect("stderr is piped"));
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout is piped"));
         let mut first = String::new();
-        let stdout_reader = collect_events(
-            child.stdout.take().expect("stdout is piped"),
-            &events,
-            &mut first,
-        );
+        let _ = lines.read_line(&mut first);
+        let (events, stdout_reader) = EventLog::collect(lines);
         let ready: Value = serde_json::from_str(&first).unwrap_or(Value::Null);
         let Some(device) = ready["device"]
             .as_str()
@@ -170,7 +125,7 @@ impl FakeController {
             let _ = stderr_reader.join();
             panic!(
                 "the fake controller did not start; first line {first:?}; stderr:\n{}",
-                stderr.lock().unwrap_or_else(|e| e.into_inner())
+                stderr.text()
             );
         };
         FakeController {
@@ -280,11 +235,7 @@ impl FakeController {
 
     /// Every event so far (the `ready` line excluded).
     pub fn events(&self) -> Vec<Value> {
-        self.events
-            .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.events.events()
     }
 
     /// The host's commands the fake received, by name (`READSTAT`, `AUTH`, `SETMAXAMP`, `STOP`,
@@ -298,10 +249,7 @@ impl FakeController {
 
     /// What the fake wrote on stderr so far.
     pub fn stderr(&self) -> String {
-        self.stderr
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.stderr.text()
     }
 
     /// Wait until `check` finds something in the event list; panic with every event otherwise.
@@ -309,31 +257,12 @@ impl FakeController {
         &self,
         what: &str,
         deadline_secs: u64,
-        mut check: impl FnMut(&[Value]) -> Option<T>,
+        check: impl FnMut(&[Value]) -> Option<T>,
     ) -> T {
-        let deadline = now() + Duration::from_secs(deadline_secs);
-        let (list, changed) = &*self.events;
-        let mut events = list.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            if let Some(found) = check(&events) {
-                return found;
-            }
-            let current = now();
-            if current >= deadline {
-                let all = events.clone();
-                drop(events);
-                panic!(
-                    "the fake controller did not see {what} within {deadline_secs} s; \
-                     events:\n{}stderr:\n{}",
-                    dump(&all),
-                    self.stderr()
-                );
-            }
-            events = changed
-                .wait_timeout(events, deadline - current)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
+        self.events
+            .wait_until("the fake controller", what, deadline_secs, check, || {
+                format!("stderr:\n{}", self.stderr())
+            })
     }
 
     /// Wait for the first event matching `pred`.

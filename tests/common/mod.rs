@@ -153,10 +153,11 @@ fn find_or_create_python() -> PathBuf {
 
 /// Text read from a child's pipe by a background thread.
 #[derive(Clone, Default)]
-struct Captured(Arc<Mutex<String>>);
+pub struct Captured(Arc<Mutex<String>>);
 
 impl Captured {
-    fn spawn(mut pipe: impl Read + Send + 'static) -> (Self, JoinHandle<()>) {
+    /// Starts the thread that reads `pipe` to its end.
+    pub fn spawn(mut pipe: impl Read + Send + 'static) -> (Self, JoinHandle<()>) {
         let captured = Self::default();
         let sink = captured.clone();
         let handle = thread::spawn(move || {
@@ -175,8 +176,73 @@ impl Captured {
         (captured, handle)
     }
 
-    fn text(&self) -> String {
+    /// Everything read so far.
+    pub fn text(&self) -> String {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// The JSON event lines a helper process (the CSMS, the fake controller) prints on stdout,
+/// collected by a background thread; tests wait on them. A line that is not JSON becomes an
+/// `unparsable_line` event.
+#[derive(Clone, Default)]
+pub struct EventLog(Arc<(Mutex<Vec<Value>>, Condvar)>);
+
+impl EventLog {
+    /// Starts the thread that reads the rest of `lines` (the caller has read the first).
+    pub fn collect(lines: impl BufRead + Send + 'static) -> (Self, JoinHandle<()>) {
+        let log = Self::default();
+        let sink = log.clone();
+        let handle = thread::spawn(move || {
+            for line in lines.lines() {
+                let Ok(line) = line else { break };
+                let event = serde_json::from_str(&line)
+                    .unwrap_or_else(|_| json!({"event": "unparsable_line", "line": line}));
+                let (list, changed) = &*sink.0;
+                list.lock().unwrap_or_else(|e| e.into_inner()).push(event);
+                changed.notify_all();
+            }
+        });
+        (log, handle)
+    }
+
+    /// Every event so far.
+    pub fn events(&self) -> Vec<Value> {
+        self.0.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Waits until `check` finds something in the events; after `deadline_secs` panics with
+    /// "`who` did not see `what`", every event and `context()` (e.g. the process's stderr).
+    pub fn wait_until<T>(
+        &self,
+        who: &str,
+        what: &str,
+        deadline_secs: u64,
+        mut check: impl FnMut(&[Value]) -> Option<T>,
+        context: impl FnOnce() -> String,
+    ) -> T {
+        let deadline = now() + Duration::from_secs(deadline_secs);
+        let (list, changed) = &*self.0;
+        let mut events = list.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(found) = check(&events) {
+                return found;
+            }
+            let current = now();
+            if current >= deadline {
+                let all = events.clone();
+                drop(events);
+                panic!(
+                    "{who} did not see {what} within {deadline_secs} s; events:\n{}{}",
+                    dump(&all),
+                    context()
+                );
+            }
+            events = changed
+                .wait_timeout(events, deadline - current)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
     }
 }
 
@@ -248,14 +314,12 @@ pub fn dump(events: &[Value]) -> String {
 // The CSMS
 // ---------------------------------------------------------------------------------------------
 
-type Events = Arc<(Mutex<Vec<Value>>, Condvar)>;
-
 /// A running `tests/csms/csms.py`.
 pub struct Csms {
     child: Option<Child>,
     port: u16,
     tls: bool,
-    events: Events,
+    events: EventLog,
     stdout_reader: Option<JoinHandle<()>>,
     stderr: Captured,
     stderr_reader: Option<JoinHandle<()>>,
@@ -299,18 +363,7 @@ impl Csms {
             );
         };
 
-        let events: Events = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
-        let sink = Arc::clone(&events);
-        let stdout_reader = thread::spawn(move || {
-            for line in lines.lines() {
-                let Ok(line) = line else { break };
-                let event = serde_json::from_str(&line)
-                    .unwrap_or_else(|_| json!({"event": "unparsable_line", "line": line}));
-                let (list, changed) = &*sink;
-                list.lock().unwrap_or_else(|e| e.into_inner()).push(event);
-                changed.notify_all();
-            }
-        });
+        let (events, stdout_reader) = EventLog::collect(lines);
         let tls = listening
             .as_ref()
             .and_then(|event| event["tls"].as_bool())
@@ -339,11 +392,7 @@ impl Csms {
 
     /// Every event so far (the `listening` line excluded).
     pub fn events(&self) -> Vec<Value> {
-        self.events
-            .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.events.events()
     }
 
     /// What the CSMS wrote on stderr so far.
@@ -356,29 +405,10 @@ impl Csms {
         &self,
         what: &str,
         deadline_secs: u64,
-        mut check: impl FnMut(&[Value]) -> Option<T>,
+        check: impl FnMut(&[Value]) -> Option<T>,
     ) -> T {
-        let deadline = now() + Duration::from_secs(deadline_secs);
-        let (list, changed) = &*self.events;
-        let mut events = list.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            if let Some(found) = check(&events) {
-                return found;
-            }
-            let current = now();
-            if current >= deadline {
-                let all = events.clone();
-                drop(events);
-                panic!(
-                    "the CSMS did not see {what} within {deadline_secs} s; events:\n{}",
-                    dump(&all)
-                );
-            }
-            events = changed
-                .wait_timeout(events, deadline - current)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
+        self.events
+            .wait_until("the CSMS", what, deadline_secs, check, String::new)
     }
 
     /// Wait for the first event matching `pred`.
