@@ -23,7 +23,7 @@ use crate::session::{self, Control, Observer, SessionEnd};
 use crate::station::{CallOutcome, Event, Station};
 use crate::status_file::{LinkState, LinkStatus};
 use crate::status_source::StatusSource;
-use crate::status_writer::StatusWriter;
+use crate::status_writer::{self, StatusWriter};
 use crate::wiring::{self, Wiring, WiringError};
 
 /// How the daemon ended.
@@ -218,10 +218,16 @@ async fn run_loop(
         status.update(station, link);
         if !wait.is_zero() {
             tracing::info!(wait_ms = wait.as_millis() as u64, "{}", attempt.reason);
-            tokio::select! {
-                _ = pinging(tokio::time::sleep(wait), watchdog.as_mut()) => {}
-                _ = shutdown.changed() => {}
-            }
+            let offline = Offline {
+                station: &mut *station,
+                updates: &mut *updates,
+                health: &mut *health,
+                status: &mut *status,
+                link: &*link,
+            };
+            offline
+                .wait(Instant::now() + wait, shutdown, watchdog.as_mut())
+                .await;
         } else {
             tracing::info!("{}", attempt.reason);
         }
@@ -300,6 +306,51 @@ async fn run_loop(
 
 /// Awaits `work`, pinging systemd's watchdog whenever a ping falls due meanwhile: a reconnect
 /// back-off or a dial may legitimately outlast the watchdog timeout.
+/// The station between two connections.
+struct Offline<'a> {
+    station: &'a mut Station,
+    updates: &'a mut tokio::sync::mpsc::Receiver<crate::status_source::ConnectorUpdate>,
+    health: &'a mut HealthFeed,
+    status: &'a mut StatusWriter,
+    link: &'a LinkStatus,
+}
+
+impl Offline<'_> {
+    /// Waits until `until` (or shutdown). The charge controller and the sampler keep talking
+    /// meanwhile: the core records what they say (to report it once online again) and the
+    /// status file shows it, so neither stalls on a full channel and nothing local goes stale.
+    async fn wait(
+        self,
+        until: Instant,
+        shutdown: &mut watch::Receiver<bool>,
+        mut watchdog: Option<&mut Watchdog>,
+    ) {
+        let mut updates_open = true;
+        let mut health_open = true;
+        loop {
+            // Woken at least every REFRESH, so that the status file shows the daemon alive.
+            let wake = until.min(Instant::now() + status_writer::REFRESH);
+            tokio::select! {
+                _ = pinging(tokio::time::sleep_until(wake.into()), watchdog.as_deref_mut()) => {
+                    if Instant::now() >= until {
+                        return;
+                    }
+                }
+                _ = shutdown.changed() => return,
+                update = self.updates.recv(), if updates_open => match update {
+                    Some(update) => session::apply_update(self.station, Instant::now(), update),
+                    None => updates_open = false,
+                },
+                input = self.health.next(), if health_open => match input {
+                    Some(input) => session::apply_health(self.station, Instant::now(), input),
+                    None => health_open = false,
+                },
+            }
+            self.status.update(self.station, self.link);
+        }
+    }
+}
+
 async fn pinging<T>(work: impl Future<Output = T>, mut watchdog: Option<&mut Watchdog>) -> T {
     let mut work = std::pin::pin!(work);
     loop {

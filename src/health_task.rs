@@ -39,6 +39,32 @@ pub struct HealthFeed {
     pub metrics: mpsc::Receiver<serde_json::Value>,
 }
 
+/// What the sampler said.
+#[derive(Debug)]
+pub enum HealthInput {
+    /// A measurement the reader has not seen yet (also one taken while it was away).
+    Measured(Box<Measured>),
+    /// The data of a `Metrics` DataTransfer that is due.
+    Metrics(serde_json::Value),
+}
+
+impl HealthFeed {
+    /// The sampler's next word; `None` once it stopped.
+    pub async fn next(&mut self) -> Option<HealthInput> {
+        loop {
+            tokio::select! {
+                changed = self.latest.changed() => {
+                    changed.ok()?;
+                    if let Some(measured) = self.latest.borrow_and_update().clone() {
+                        return Some(HealthInput::Measured(Box::new(measured)));
+                    }
+                }
+                data = self.metrics.recv() => return data.map(HealthInput::Metrics),
+            }
+        }
+    }
+}
+
 /// Starts the sampler. The task ends when every receiver of the feed is dropped.
 pub fn start(
     paths: SamplerPaths,

@@ -16,7 +16,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use crate::health_task::{HealthFeed, Measured};
+use crate::health_task::{HealthFeed, HealthInput};
 use crate::link::WsStream;
 use crate::sd_notify::Watchdog;
 use crate::station::{Event, Station};
@@ -178,23 +178,13 @@ pub async fn run(
             }
             update = updates.recv(), if updates_open => {
                 match update {
-                    Some(update) => {
-                        let now = Instant::now();
-                        if let Err(error) = station.handle_connector_status(now, update.connector, update.status) {
-                            tracing::error!(%error, "status update ignored");
-                        }
-                    }
+                    Some(update) => apply_update(station, Instant::now(), update),
                     None => updates_open = false,
                 }
             }
             input = next_health(&mut health) => {
-                let now = Instant::now();
                 match input {
-                    Some(HealthInput::Measured(measured)) => {
-                        station.record_sample(measured.sample);
-                        station.handle_health(now, measured.health);
-                    }
-                    Some(HealthInput::Metrics(data)) => station.send_metrics(now, data),
+                    Some(input) => apply_health(station, Instant::now(), input),
                     // The sampler stopped: the station keeps its last health.
                     None => health = None,
                 }
@@ -218,29 +208,29 @@ pub async fn run(
     }
 }
 
-/// What the sampler said.
-enum HealthInput {
-    Measured(Box<Measured>),
-    Metrics(serde_json::Value),
+/// Hands the sampler's word to the core: offline, it records the health and drops the metrics.
+pub fn apply_health(station: &mut Station, now: Instant, input: HealthInput) {
+    match input {
+        HealthInput::Measured(measured) => {
+            station.record_sample(measured.sample);
+            station.handle_health(now, measured.health);
+        }
+        HealthInput::Metrics(data) => station.send_metrics(now, data),
+    }
 }
 
-/// The sampler's next word: a measurement the session has not seen yet (also one taken while
-/// the station was offline), or metrics due. Pends forever when there is no sampler; `None`
-/// when it stopped.
+/// Hands a charge-controller update to the core.
+pub fn apply_update(station: &mut Station, now: Instant, update: ConnectorUpdate) {
+    if let Err(error) = station.handle_connector_status(now, update.connector, update.status) {
+        tracing::error!(%error, "status update ignored");
+    }
+}
+
+/// The sampler's next word. Pends forever when there is no sampler; `None` when it stopped.
 async fn next_health(health: &mut Option<&mut HealthFeed>) -> Option<HealthInput> {
-    let Some(feed) = health else {
-        return std::future::pending().await;
-    };
-    loop {
-        tokio::select! {
-            changed = feed.latest.changed() => {
-                changed.ok()?;
-                if let Some(measured) = feed.latest.borrow_and_update().clone() {
-                    return Some(HealthInput::Measured(Box::new(measured)));
-                }
-            }
-            data = feed.metrics.recv() => return data.map(HealthInput::Metrics),
-        }
+    match health {
+        Some(feed) => feed.next().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -21,8 +21,8 @@ use std::thread;
 use std::time::Duration;
 
 use common::{
-    Csms, DEADLINE, Daemon, Env, csms_config, dump, is_call, run_once, spawn_daemon,
-    validate_once_report,
+    Csms, DEADLINE, Daemon, Env, csms_config, csms_config_with, dump, is_call, run_once,
+    spawn_daemon, validate_once_report,
 };
 use controller::{FakeController, PortHolder};
 use serde_json::{Value, json};
@@ -1032,4 +1032,48 @@ fn once_without_a_controller_reports_unavailable_and_no_controller() {
     let payload = once_status(&csms, V201);
     assert_eq!(payload["connectorStatus"], "Unavailable", "{payload}");
     csms.assert_no_validation_errors();
+}
+
+// ---------------------------------------------------------------------------------------------
+// While the CSMS is away
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn controller_changes_while_offline_show_locally_and_reach_the_csms_when_it_returns() {
+    let dir = by_id_dir();
+    let mut csms = Csms::start(csms_config());
+    let port = csms.port();
+    let link = dir.path().join(ADAPTER);
+    let mut fake = FakeController::start(&link, PERIOD);
+    // Short reconnect waits: the CSMS is back within a few seconds.
+    let env = station_env(&csms, V201, &link.to_string_lossy(), dir.path())
+        .set("OCPP_RETRY_BACKOFF_REPEAT_TIMES", "1");
+    let status_file = PathBuf::from(env.get("OCPP_RUNTIME_DIR").unwrap()).join("status.json");
+    let mut daemon = spawn_daemon(&env.pairs());
+    some_status(&csms, V201, 1, "Available");
+    csms.stop();
+
+    // More changes than any queue between the port and the protocol loop holds, ending in a
+    // charging session.
+    let mut states = [2u8, 1].repeat(12);
+    states.extend([2, 3, 4, 5]);
+    fake.burst(&states);
+    let text = wait_for_text(
+        "the status file shows the connector charging while offline",
+        || std::fs::read_to_string(&status_file).unwrap_or_default(),
+        |text| {
+            serde_json::from_str::<Value>(text)
+                .is_ok_and(|s| s["connectors"][0]["status"] == "Charging")
+        },
+    );
+    let status: Value = serde_json::from_str(&text).unwrap();
+    assert_ne!(status["link"]["state"], "online", "{status}");
+    assert_eq!(status["controller"]["state_name"], "CHARGING", "{status}");
+
+    // The CSMS returns on the same port and learns what it missed.
+    let csms = Csms::start(csms_config_with(json!({ "port": port })));
+    some_status(&csms, V201, 1, "Occupied");
+    assert!(daemon.is_alive(), "{}", daemon.stderr());
+    csms.assert_no_validation_errors();
+    assert!(daemon.terminate().success());
 }
