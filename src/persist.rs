@@ -41,6 +41,9 @@ pub struct PersistedState {
     pub station_available: bool,
     /// The EVSEs the CSMS has made Inoperative.
     pub evse_unavailable: BTreeSet<u32>,
+    /// The EVSEs (0: the whole station) the CSMS makes Inoperative once their session ends.
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    pub scheduled_unavailable: BTreeSet<u32>,
     /// Why the station is restarting (e.g. `RemoteReset`); taken by the next BootNotification.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_boot_reason: Option<String>,
@@ -54,6 +57,7 @@ impl Default for PersistedState {
             overrides: BTreeMap::new(),
             station_available: true,
             evse_unavailable: BTreeSet::new(),
+            scheduled_unavailable: BTreeSet::new(),
             last_boot_reason: None,
         }
     }
@@ -78,6 +82,7 @@ impl fmt::Debug for PersistedState {
             .field("overrides", &overrides)
             .field("station_available", &self.station_available)
             .field("evse_unavailable", &self.evse_unavailable)
+            .field("scheduled_unavailable", &self.scheduled_unavailable)
             .field("last_boot_reason", &self.last_boot_reason)
             .finish()
     }
@@ -289,6 +294,7 @@ mod tests {
             ]),
             station_available: false,
             evse_unavailable: BTreeSet::from([2, 3]),
+            scheduled_unavailable: BTreeSet::from([0, 1]),
             last_boot_reason: Some("RemoteReset".to_owned()),
         }
     }

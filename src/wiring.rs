@@ -90,6 +90,7 @@ impl Wiring {
             Restorable {
                 station_operative: saved.station_available,
                 inoperative: saved.evse_unavailable,
+                scheduled_inoperative: saved.scheduled_unavailable,
                 reset_requested: false,
                 overrides: saved.overrides,
             },
@@ -112,6 +113,7 @@ pub fn save(state_dir: &Path, station: &Station) {
         overrides: r.overrides,
         station_available: r.station_operative,
         evse_unavailable: r.inoperative,
+        scheduled_unavailable: r.scheduled_inoperative,
         last_boot_reason: r.reset_requested.then(|| REMOTE_RESET.to_owned()),
         ..PersistedState::default()
     };

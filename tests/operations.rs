@@ -1131,10 +1131,24 @@ fn change_availability_survives_a_restart(version: Version) {
         "nothing changes while the session runs:\n{}",
         dump(&between)
     );
+    let saved = saved_state(&state);
+    assert_eq!(saved["scheduled_unavailable"], json!([1]), "{saved}");
+    assert_eq!(saved["evse_unavailable"], json!([]), "{saved}");
+
+    // The station restarts mid-session; the order waits for the session all the same.
+    stop(&mut daemon);
+    let from = csms.events().len() - 1;
+    let mut daemon = spawn_daemon(&env.pairs());
+    // Unavailable until the controller speaks, then the session.
+    wait_after(&csms, Some(from), "the session after the restart", |e| {
+        is_status_for(version, e, 1) && status_name(version, e) == charging
+    });
+    let marker = heartbeat_marker(&mut remote);
     fake.set_state(1, 0);
     next_status(&csms, version, 1, Some(marker), "Unavailable");
     let saved = saved_next(&mut remote, &state);
     assert_eq!(saved["evse_unavailable"], json!([1]), "{saved}");
+    assert!(saved.get("scheduled_unavailable").is_none(), "{saved}");
 
     csms.assert_no_validation_errors();
     stop(&mut daemon);

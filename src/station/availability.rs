@@ -8,18 +8,29 @@ use std::collections::BTreeSet;
 pub struct Availability {
     station_operative: bool,
     inoperative: BTreeSet<u32>,
-    /// Changes to apply once the connectors they touch are idle: (target, operative).
-    scheduled: Vec<(Option<u32>, bool)>,
+    /// Targets (`None`: the station) to take out of service once the connectors they touch
+    /// are idle.
+    scheduled: Vec<Option<u32>>,
 }
 
 impl Availability {
-    /// As restored from disk: the station's own flag and the connectors taken out of service.
-    pub fn new(station_operative: bool, inoperative: BTreeSet<u32>) -> Self {
+    /// As restored from disk: the station's own flag, the connectors taken out of service and
+    /// the changes still waiting for a session to end.
+    pub fn new(
+        station_operative: bool,
+        inoperative: BTreeSet<u32>,
+        scheduled: Vec<Option<u32>>,
+    ) -> Self {
         Self {
             station_operative,
             inoperative,
-            scheduled: Vec::new(),
+            scheduled,
         }
+    }
+
+    /// What waits for a session to end: targets to take out of service (`None`: the station).
+    pub fn scheduled(&self) -> &[Option<u32>] {
+        &self.scheduled
     }
 
     /// The station as a whole is in service.
@@ -47,7 +58,7 @@ impl Availability {
 
     /// Applies a change now; a later change to the same target replaces a scheduled one.
     pub fn apply(&mut self, target: Option<u32>, operative: bool) {
-        self.scheduled.retain(|(t, _)| *t != target);
+        self.scheduled.retain(|t| *t != target);
         match target {
             None => self.station_operative = operative,
             Some(c) if operative => {
@@ -59,25 +70,25 @@ impl Availability {
         }
     }
 
-    /// Applies a change once the connectors it touches are idle.
-    pub fn schedule(&mut self, target: Option<u32>, operative: bool) {
-        self.scheduled.retain(|(t, _)| *t != target);
-        self.scheduled.push((target, operative));
+    /// Takes `target` out of service once the connectors it touches are idle.
+    pub fn schedule_inoperative(&mut self, target: Option<u32>) {
+        self.scheduled.retain(|t| *t != target);
+        self.scheduled.push(target);
     }
 
     /// Applies every scheduled change whose connectors are idle; true when any was.
     pub fn apply_due(&mut self, connectors: u32, in_use: impl Fn(u32) -> bool) -> bool {
-        let due: Vec<(Option<u32>, bool)> = self
+        let due: Vec<Option<u32>> = self
             .scheduled
             .iter()
             .copied()
-            .filter(|(target, _)| match target {
+            .filter(|target| match target {
                 None => (1..=connectors).all(|c| !in_use(c)),
                 Some(c) => !in_use(*c),
             })
             .collect();
-        for (target, operative) in &due {
-            self.apply(*target, *operative);
+        for target in due.iter().copied() {
+            self.apply(target, false);
         }
         !due.is_empty()
     }
@@ -89,7 +100,7 @@ mod tests {
 
     #[test]
     fn station_and_connector_flags_combine() {
-        let mut a = Availability::new(true, BTreeSet::new());
+        let mut a = Availability::new(true, BTreeSet::new(), Vec::new());
         assert!(!a.is_unavailable(1));
         a.apply(Some(2), false);
         assert!(a.is_unavailable(2) && !a.is_unavailable(1));
@@ -102,8 +113,8 @@ mod tests {
 
     #[test]
     fn a_scheduled_change_waits_for_its_connectors() {
-        let mut a = Availability::new(true, BTreeSet::new());
-        a.schedule(None, false);
+        let mut a = Availability::new(true, BTreeSet::new(), Vec::new());
+        a.schedule_inoperative(None);
         assert!(!a.apply_due(2, |c| c == 1));
         assert!(a.apply_due(2, |_| false));
         assert!(a.is_unavailable(1));
@@ -112,8 +123,8 @@ mod tests {
 
     #[test]
     fn an_immediate_change_cancels_a_scheduled_one() {
-        let mut a = Availability::new(true, BTreeSet::new());
-        a.schedule(Some(1), false);
+        let mut a = Availability::new(true, BTreeSet::new(), Vec::new());
+        a.schedule_inoperative(Some(1));
         a.apply(Some(1), true);
         assert!(!a.apply_due(1, |_| false));
         assert!(!a.is_unavailable(1));

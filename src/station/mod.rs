@@ -113,6 +113,9 @@ pub struct Restorable {
     pub station_operative: bool,
     /// Connectors the operator took out of service.
     pub inoperative: std::collections::BTreeSet<u32>,
+    /// Connectors (0: the whole station) the operator takes out of service once their session
+    /// ends (ChangeAvailability answered `Scheduled`).
+    pub scheduled_inoperative: std::collections::BTreeSet<u32>,
     /// A CSMS Reset is under way: the next Boot says RemoteReset.
     pub reset_requested: bool,
     /// The settings the CSMS changed (device model keys), the password among them.
@@ -124,6 +127,7 @@ impl Default for Restorable {
         Self {
             station_operative: true,
             inoperative: Default::default(),
+            scheduled_inoperative: Default::default(),
             reset_requested: false,
             overrides: Default::default(),
         }
@@ -147,6 +151,7 @@ impl std::fmt::Debug for Restorable {
         f.debug_struct("Restorable")
             .field("station_operative", &self.station_operative)
             .field("inoperative", &self.inoperative)
+            .field("scheduled_inoperative", &self.scheduled_inoperative)
             .field("reset_requested", &self.reset_requested)
             .field("overrides", &overrides)
             .finish()
@@ -256,7 +261,16 @@ impl Station {
             startup_reported: false,
             heartbeat_interval,
             connectors,
-            availability: Availability::new(restored.station_operative, restored.inoperative),
+            availability: Availability::new(
+                restored.station_operative,
+                restored.inoperative,
+                // 0 is the whole station, as in ChangeAvailability.
+                restored
+                    .scheduled_inoperative
+                    .iter()
+                    .map(|&c| Some(c).filter(|c| *c != 0))
+                    .collect(),
+            ),
             device_model,
             reset: None,
             queue: VecDeque::new(),
@@ -558,6 +572,12 @@ impl Station {
         Restorable {
             station_operative: self.availability.station_operative(),
             inoperative: self.availability.inoperative().clone(),
+            scheduled_inoperative: self
+                .availability
+                .scheduled()
+                .iter()
+                .map(|target| target.unwrap_or(0))
+                .collect(),
             reset_requested: self.reset.is_some(),
             overrides: self.device_model.overrides(),
         }

@@ -249,7 +249,9 @@ impl Station {
         }
         // Taking a connector out of service under a running session waits for it to end.
         if !operative && self.any_in_use(target) {
-            self.availability.schedule(target, operative);
+            self.availability.schedule_inoperative(target);
+            // Saved: a restart before the session ends must not forget the operator's order.
+            self.events.push_back(Event::StateChanged);
             return status("Scheduled");
         }
         self.availability.apply(target, operative);

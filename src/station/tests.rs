@@ -909,6 +909,70 @@ fn inoperative_during_a_session_is_scheduled_until_it_ends() {
 }
 
 #[test]
+fn a_scheduled_change_is_saved_and_survives_a_restart() {
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V201);
+    let now = p.clock.now();
+    p.station
+        .handle_connector_status(now, 1, ConnectorStatus::Charging)
+        .unwrap();
+    p.exchange();
+    p.events.clear();
+    let r = p.csms_sends(
+        r#"[2,"a","ChangeAvailability",{"operationalStatus":"Inoperative","evse":{"id":1}}]"#,
+    );
+    assert_eq!(r[0][2]["status"], "Scheduled");
+    assert!(p.events.contains(&Event::StateChanged), "saved at once");
+    let saved = p.station.restorable();
+    assert_eq!(saved.scheduled_inoperative, BTreeSet::from([1]));
+    assert!(saved.inoperative.is_empty());
+
+    // The process restarts mid-session: the session ends later, and the order still holds.
+    let clock = SimClock::new();
+    let mut station = Station::new(
+        settings(),
+        Arc::new(clock.clone()),
+        Box::new(|| "x".into()),
+        ConnectorStatus::Unavailable,
+        saved,
+        model(&defaults()),
+    );
+    station
+        .handle_connector_status(clock.now(), 1, ConnectorStatus::Charging)
+        .unwrap();
+    assert_eq!(station.connector_status(1), Some(ConnectorStatus::Charging));
+    station
+        .handle_connector_status(clock.now(), 1, ConnectorStatus::Available)
+        .unwrap();
+    assert_eq!(
+        station.connector_status(1),
+        Some(ConnectorStatus::Unavailable)
+    );
+    let after = station.restorable();
+    assert_eq!(after.inoperative, BTreeSet::from([1]));
+    assert!(after.scheduled_inoperative.is_empty());
+
+    // 0 is the whole station.
+    let mut whole = Restorable::default();
+    whole.scheduled_inoperative.insert(0);
+    let mut station = Station::new(
+        settings(),
+        Arc::new(clock.clone()),
+        Box::new(|| "x".into()),
+        ConnectorStatus::Available,
+        whole,
+        model(&defaults()),
+    );
+    station
+        .handle_connector_status(clock.now(), 2, ConnectorStatus::Charging)
+        .unwrap();
+    station
+        .handle_connector_status(clock.now(), 2, ConnectorStatus::Available)
+        .unwrap();
+    assert!(!station.restorable().station_operative);
+}
+
+#[test]
 fn a_restored_unavailable_connector_is_reported_unavailable_after_boot() {
     let clock = SimClock::new();
     let mut restored = Restorable::default();
