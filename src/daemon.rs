@@ -153,7 +153,6 @@ pub async fn run(
         config.runtime_dir.clone(),
         config.station_name.clone(),
         controller,
-        Some(health.latest.clone()),
     );
     let mut link = LinkStatus {
         state: LinkState::Connecting,
@@ -304,8 +303,6 @@ async fn run_loop(
     }
 }
 
-/// Awaits `work`, pinging systemd's watchdog whenever a ping falls due meanwhile: a reconnect
-/// back-off or a dial may legitimately outlast the watchdog timeout.
 /// The station between two connections.
 struct Offline<'a> {
     station: &'a mut Station,
@@ -351,6 +348,8 @@ impl Offline<'_> {
     }
 }
 
+/// Awaits `work`, pinging systemd's watchdog whenever a ping falls due meanwhile: a reconnect
+/// back-off or a dial may legitimately outlast the watchdog timeout.
 async fn pinging<T>(work: impl Future<Output = T>, mut watchdog: Option<&mut Watchdog>) -> T {
     let mut work = std::pin::pin!(work);
     loop {

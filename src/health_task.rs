@@ -26,17 +26,14 @@ pub struct Measured {
     pub sample: Sample,
 }
 
-/// The latest measurement, `None` until the first. A watch channel: whoever reads it gets the
-/// newest, and a reader that was away (the station offline) misses nothing that still matters.
-pub type Latest = watch::Receiver<Option<Measured>>;
-
 /// What the sampler feeds the daemon.
 pub struct HealthFeed {
-    /// The latest measurement, for the station core.
-    pub latest: Latest,
+    /// The latest measurement, `None` until the first. A watch channel: the reader gets the
+    /// newest, and a reader that was busy misses nothing that still matters.
+    latest: watch::Receiver<Option<Measured>>,
     /// The data of a `Metrics` DataTransfer that is due. Metrics are snapshots: one due while
     /// the previous is still unread is dropped, never queued up.
-    pub metrics: mpsc::Receiver<serde_json::Value>,
+    metrics: mpsc::Receiver<serde_json::Value>,
 }
 
 /// What the sampler said.

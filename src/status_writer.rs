@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use crate::clock::{SystemClock, WallClock, format_timestamp};
 use crate::esp32::port::SnapshotHandle;
-use crate::health_task::Latest;
 use crate::ocpp::ConnectorStatus;
 use crate::station::Station;
 use crate::status_file::{self, ConnectorState, LinkStatus, StationStatus};
@@ -25,7 +24,6 @@ pub struct StatusWriter {
     dir: PathBuf,
     station_name: String,
     controller: Option<SnapshotHandle>,
-    measured: Option<Latest>,
     /// What was last written, without its timestamp.
     last: Option<String>,
     last_at: Option<Instant>,
@@ -34,17 +32,11 @@ pub struct StatusWriter {
 
 impl StatusWriter {
     /// A writer for `dir` (OCPP_RUNTIME_DIR).
-    pub fn new(
-        dir: PathBuf,
-        station_name: String,
-        controller: Option<SnapshotHandle>,
-        measured: Option<Latest>,
-    ) -> Self {
+    pub fn new(dir: PathBuf, station_name: String, controller: Option<SnapshotHandle>) -> Self {
         Self {
             dir,
             station_name,
             controller,
-            measured,
             last: None,
             last_at: None,
             failure_logged: false,
@@ -54,7 +46,6 @@ impl StatusWriter {
     /// Rewrites the file if anything changed or it is due for a refresh. Never fails: a
     /// problem is logged once and the station keeps running.
     pub fn update(&mut self, station: &Station, link: &LinkStatus) {
-        let measured = self.measured.as_ref().and_then(|l| l.borrow().clone());
         let mut status = StationStatus {
             format: status_file::FORMAT,
             pid: std::process::id(),
@@ -85,9 +76,8 @@ impl StatusWriter {
                 let snapshot = c.lock().unwrap_or_else(|e| e.into_inner()).clone();
                 serde_json::to_value(snapshot).ok()
             }),
-            // The sampler's word, not the core's copy: the core hears it only while online.
-            health: measured.as_ref().map_or(station.health(), |m| m.health),
-            metrics: measured.map(|m| m.sample),
+            health: station.health(),
+            metrics: station.latest_sample().cloned(),
         };
         let content = serde_json::to_string(&status).unwrap_or_default();
         let due = self.last_at.is_none_or(|at| at.elapsed() >= REFRESH);

@@ -547,6 +547,11 @@ impl Station {
         self.health
     }
 
+    /// The sampler's latest measurement, if one came yet.
+    pub fn latest_sample(&self) -> Option<&Sample> {
+        self.latest_sample.as_ref()
+    }
+
     /// The connector numbers the station has (from 1).
     pub fn connectors(&self) -> std::ops::RangeInclusive<u32> {
         1..=self.settings.connectors
