@@ -539,7 +539,7 @@ fn station_config(
         ("OCPP_RETRY_BACKOFF_WAIT_MINIMUM", "1".to_owned()),
         ("OCPP_RETRY_BACKOFF_RANDOM_RANGE", "0".to_owned()),
         ("OCPP_CALL_TIMEOUT_SECONDS", "10".to_owned()),
-        ("OCPP_METRICS_SECONDS", "0".to_owned()),
+        ("OCPP_METRICS_SECONDS", "10".to_owned()),
         ("OCPP_STATE_DIR", state.display().to_string()),
         ("OCPP_RUNTIME_DIR", runtime.display().to_string()),
         ("ESP32_PORT", port.display().to_string()),

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
-use super::view::{Cause, ConnectorSnapshot, StationSnapshot};
+use super::view::{Cause, ConnectorSnapshot, HealthSnapshot, StationSnapshot};
 use crate::clock::parse_timestamp;
 use crate::redact::printable;
 
@@ -69,6 +69,15 @@ fn station_rows(out: &mut String, s: &StationSnapshot, now: DateTime<Utc>) {
     for connector in &s.connectors {
         connector_row(out, connector, now);
     }
+    if let Some(health) = &s.health {
+        let _ = writeln!(
+            out,
+            "    {:<24} {} ({})",
+            "health",
+            health_text(health),
+            ago(Some(&health.at), now)
+        );
+    }
     if let Some(reason) = &s.last_disconnect {
         let _ = writeln!(out, "    connection ended: {}", cell(Some(reason), 100));
     }
@@ -107,6 +116,36 @@ fn connector_row(out: &mut String, c: &ConnectorSnapshot, now: DateTime<Utc>) {
     if let Some(cause) = &c.cause {
         let _ = writeln!(out, "    {:<24} cause: {}", "", cause_text(cause));
     }
+}
+
+/// The station's last measurement in one line: `SoC 52.6 °C, CPU 3.2 %, load 0.31, memory
+/// 384/3796 MiB, disk / 41.4 %`, then the Pi's power and throttling flags when set now.
+pub fn health_text(health: &HealthSnapshot) -> String {
+    const MIB: u64 = 1 << 20;
+    let m = &health.sample;
+    let mut parts = Vec::new();
+    if let Some(temp) = m.soc_temp_c {
+        parts.push(format!("SoC {temp:.1} °C"));
+    }
+    parts.push(format!("CPU {:.1} %", m.cpu_percent));
+    parts.push(format!("load {:.2}", m.load_average[0]));
+    parts.push(format!(
+        "memory {}/{} MiB",
+        m.memory_used_bytes / MIB,
+        m.memory_total_bytes / MIB
+    ));
+    if let Some(disk) = m.disk_root {
+        parts.push(format!("disk / {:.1} %", disk.percent));
+    }
+    if let Some(flags) = m.throttled {
+        if flags.under_voltage {
+            parts.push("UNDER-VOLTAGE".to_owned());
+        }
+        if flags.throttled {
+            parts.push("THROTTLED".to_owned());
+        }
+    }
+    parts.join(", ")
 }
 
 /// A cause in one line: `GroundFailure (earth fault) [PHASE_FAULT]`.
@@ -204,6 +243,20 @@ mod tests {
                 },
             ],
             last_heartbeat: Some("2026-01-01T00:00:55.000Z".into()),
+            health: Some(HealthSnapshot {
+                at: "2026-01-01T00:00:30.000Z".into(),
+                sample: serde_json::from_value(serde_json::json!({
+                    "cpu_percent": 3.25, "load_average": [0.31, 0.22, 0.18],
+                    "memory_used_bytes": 402_653_184u64, "memory_total_bytes": 3_980_394_496u64,
+                    "soc_temp_c": 52.6, "uptime_seconds": 100,
+                    "disk_root": {"used_bytes": 1, "total_bytes": 2, "percent": 41.4},
+                    "throttled": {"raw": 327_685, "under_voltage": true, "frequency_capped": false,
+                        "throttled": true, "soft_temp_limit": false,
+                        "under_voltage_occurred": true, "frequency_capping_occurred": false,
+                        "throttling_occurred": true, "soft_temp_limit_occurred": false}
+                }))
+                .unwrap(),
+            }),
             last_seen: None,
             last_disconnect: None,
             last_refusal: None,
@@ -243,6 +296,8 @@ mod tests {
             "10 s ago",
             "seen: Available > Faulted",
             "cause: GroundFailure (earth fault)",
+            "health                   SoC 52.6 °C, CPU 3.2 %, load 0.31, memory 384/3796 MiB, \
+             disk / 41.4 %, UNDER-VOLTAGE, THROTTLED (30 s ago)",
             "! 00:00:01 StatusNotification: /status: bad",
         ] {
             assert!(text.contains(expected), "missing {expected:?} in\n{text}");

@@ -16,7 +16,9 @@ use serde_json::Value;
 
 use super::answer::{MessageKind, WireMessage};
 use crate::clock::format_timestamp;
-use crate::ocpp::OcppVersion;
+use crate::metrics::Sample;
+use crate::ocpp::{OcppVersion, VENDOR_ID};
+use crate::station::METRICS_MESSAGE_ID;
 
 /// How many statuses a connector's history keeps (the newest).
 pub const HISTORY_LIMIT: usize = 100;
@@ -77,6 +79,7 @@ struct StationState {
     boot: Option<BootSnapshot>,
     connectors: BTreeMap<(Option<u32>, u32), ConnectorState>,
     last_heartbeat: Option<DateTime<Utc>>,
+    health: Option<HealthSnapshot>,
     counts: MessageCounts,
     invalid_count: u64,
     recent_invalid: VecDeque<InvalidSnapshot>,
@@ -111,6 +114,8 @@ pub struct StationSnapshot {
     pub connectors: Vec<ConnectorSnapshot>,
     /// When the last Heartbeat arrived.
     pub last_heartbeat: Option<String>,
+    /// The Pi's health from the station's last `Metrics` DataTransfer.
+    pub health: Option<HealthSnapshot>,
     /// When anything was last heard from the station.
     pub last_seen: Option<String>,
     /// Why the last connection ended.
@@ -138,6 +143,15 @@ pub struct BootSnapshot {
     pub firmware_version: Option<String>,
     /// 2.0.1 boot reason.
     pub reason: Option<String>,
+}
+
+/// The station's last `Metrics` DataTransfer (vendorId `ocpp-station`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HealthSnapshot {
+    /// When it arrived.
+    pub at: String,
+    /// What it measured.
+    pub sample: Sample,
 }
 
 /// One connector.
@@ -351,6 +365,7 @@ impl View {
                     })
                     .collect(),
                 last_heartbeat: s.last_heartbeat.map(format_timestamp),
+                health: s.health.clone(),
                 last_seen: s.last_seen.map(format_timestamp),
                 last_disconnect: s.last_disconnect.clone(),
                 last_refusal: s.last_refusal.clone(),
@@ -396,6 +411,14 @@ impl StationState {
                 });
             }
             ("Heartbeat", _) => self.last_heartbeat = Some(at.wall),
+            ("DataTransfer", _) => {
+                if let Some(sample) = metrics_sample(payload) {
+                    self.health = Some(HealthSnapshot {
+                        at: format_timestamp(at.wall),
+                        sample,
+                    });
+                }
+            }
             ("StatusNotification", OcppVersion::V201) => {
                 let (Some(evse), Some(connector)) = (
                     number(payload, &["evseId"]),
@@ -480,6 +503,20 @@ impl ConnectorState {
 }
 
 /// The string at `path`, clipped.
+/// The sample of an ocpp-station `Metrics` DataTransfer (1.6 carries it as JSON text, 2.0.1 as
+/// an object); `None` for any other DataTransfer or data that is not a sample.
+fn metrics_sample(payload: &Value) -> Option<Sample> {
+    if payload.get("vendorId")?.as_str()? != VENDOR_ID
+        || payload.get("messageId")?.as_str()? != METRICS_MESSAGE_ID
+    {
+        return None;
+    }
+    match payload.get("data")? {
+        Value::String(text) => serde_json::from_str(text).ok(),
+        data => serde_json::from_value(data.clone()).ok(),
+    }
+}
+
 fn text(value: &Value, path: &[&str]) -> Option<String> {
     path.iter()
         .try_fold(value, |v, key| v.get(key))
@@ -631,6 +668,47 @@ mod tests {
         assert_eq!(s.messages.sent, 1);
         assert_eq!(s.messages.by_action["StatusNotification"], 4);
         assert_eq!(s.validation_errors.count, 0);
+    }
+
+    #[test]
+    fn the_metrics_data_transfer_is_the_stations_health_in_either_version() {
+        use Direction::FromStation;
+        let clock = Clock::new();
+        let sample = json!({"cpu_percent": 1.5, "load_average": [0.1, 0.2, 0.3],
+            "memory_used_bytes": 10, "memory_total_bytes": 20, "uptime_seconds": 5});
+        for (v, data) in [
+            (OcppVersion::V201, sample.clone()),
+            (OcppVersion::V16, json!(sample.to_string())),
+        ] {
+            let mut view = View::new(Duration::from_secs(30));
+            view.connected(clock.at(0), 1, "CP1", v, "r");
+            // Someone else's DataTransfer, and ours with data that is not a sample, change nothing.
+            for payload in [
+                json!({"vendorId": "acme", "messageId": "Metrics", "data": data}),
+                json!({"vendorId": "ocpp-station", "messageId": "Metrics", "data": "{\"cpu\": 1}"}),
+            ] {
+                view.message(
+                    clock.at(1),
+                    "CP1",
+                    v,
+                    FromStation,
+                    &call("DataTransfer", payload),
+                );
+            }
+            assert_eq!(only(&view, clock.at(1).mono).health, None);
+            let payload = json!({"vendorId": "ocpp-station", "messageId": "Metrics", "data": data});
+            view.message(
+                clock.at(2),
+                "CP1",
+                v,
+                FromStation,
+                &call("DataTransfer", payload),
+            );
+            let health = only(&view, clock.at(2).mono).health.unwrap();
+            assert_eq!(health.at, "2026-01-01T00:00:02.000Z");
+            assert_eq!(health.sample.cpu_percent, 1.5);
+            assert_eq!(health.sample.memory_total_bytes, 20);
+        }
     }
 
     #[test]
