@@ -19,21 +19,21 @@
     reason = "the simulated clock starts from a real instant"
 )]
 
-use std::collections::BTreeMap;
+#[path = "common/registered_station.rs"]
+mod registered_station;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
-use ocpp_station::backoff::BackoffConfig;
 use ocpp_station::clock::WallClock;
-use ocpp_station::config::BootInfo;
-use ocpp_station::device_model::{Defaults, DeviceModel};
 use ocpp_station::envfile::{self, EnvFileError};
 use ocpp_station::esp32::frame::{ChargerState, Line, LineSplitter, MAX_LINE_BYTES, parse_line};
 use ocpp_station::ocpp::csms_request::{self, CsmsRequest};
-use ocpp_station::ocpp::{ActionKind, BootReason, ConnectorStatus, OcppVersion, v16, v201};
+use ocpp_station::ocpp::{ActionKind, OcppVersion, v16, v201};
 use ocpp_station::rpc::{self, ErrorCode, Frame, FrameError};
-use ocpp_station::station::{Restorable, Settings, Station};
+use ocpp_station::station::Station;
+use registered_station::registered_station;
 use serde_json::{Map, Value, json};
 
 // ---------------------------------------------------------------------------------------------
@@ -612,51 +612,8 @@ impl WallClock for FixedClock {
 
 /// A station online in `version`, its Boot answered `boot_status`.
 fn station(version: OcppVersion, boot_status: &str) -> (Station, Instant) {
-    let defaults = Defaults {
-        identity: "PROP_01".into(),
-        security_profile: 2,
-        connectors: 2,
-        heartbeat_interval: Duration::ZERO,
-        backoff: BackoffConfig::default(),
-        ping_interval: Duration::from_secs(30),
-        offline_threshold: Duration::from_secs(600),
-        message_timeout: Duration::from_secs(30),
-        vendor: "ORGE".into(),
-        model: "AC-Pi".into(),
-        serial_number: None,
-    };
-    let settings = Settings {
-        boot_info: BootInfo {
-            vendor: "ORGE".into(),
-            model: "AC-Pi".into(),
-            serial_number: None,
-            firmware_version: None,
-        },
-        boot_reason: BootReason::PowerUp,
-        connectors: 2,
-        boot_on_reconnect: false,
-    };
     let clock = FixedClock(Utc.with_ymd_and_hms(2026, 11, 22, 8, 0, 0).unwrap());
-    let mut n = 0u64;
-    let mut station = Station::new(
-        settings,
-        Arc::new(clock),
-        Box::new(move || {
-            n += 1;
-            format!("st-{n}")
-        }),
-        ConnectorStatus::Available,
-        Restorable::default(),
-        DeviceModel::new(&defaults, &BTreeMap::new()),
-    );
-    let now = Instant::now();
-    station.handle_connected(now, version);
-    let boot = station.poll_transmit().expect("a BootNotification");
-    let boot: Value = serde_json::from_str(&boot).unwrap();
-    let answer = json!([3, boot[1], {"status": boot_status, "interval": 300,
-                                     "currentTime": "2026-11-22T08:00:00Z"}]);
-    station.handle_text(now, &answer.to_string());
-    (station, now)
+    registered_station(version, boot_status, Arc::new(clock))
 }
 
 /// No JSON null anywhere (absent optional fields are omitted).

@@ -11,68 +11,23 @@
     reason = "the station is handed a start instant, as the shell would"
 )]
 
-use std::collections::BTreeMap;
+#[path = "../../tests/common/registered_station.rs"]
+mod registered_station;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use ocpp_station::backoff::BackoffConfig;
 use ocpp_station::clock::SystemClock;
-use ocpp_station::config::BootInfo;
-use ocpp_station::device_model::{Defaults, DeviceModel};
+use ocpp_station::ocpp::OcppVersion;
 use ocpp_station::ocpp::csms_request;
-use ocpp_station::ocpp::{BootReason, ConnectorStatus, OcppVersion};
 use ocpp_station::rpc::{self, Frame};
-use ocpp_station::station::{Restorable, Settings, Station};
+use ocpp_station::station::Station;
+use registered_station::registered_station;
 use serde_json::{Value, json};
 
 fn station(version: OcppVersion, boot_status: &str) -> (Station, Instant) {
-    let defaults = Defaults {
-        identity: "FUZZ_01".into(),
-        security_profile: 2,
-        connectors: 2,
-        heartbeat_interval: Duration::ZERO,
-        backoff: BackoffConfig::default(),
-        ping_interval: Duration::from_secs(30),
-        offline_threshold: Duration::from_secs(600),
-        message_timeout: Duration::from_secs(30),
-        vendor: "ORGE".into(),
-        model: "AC-Pi".into(),
-        serial_number: None,
-    };
-    let settings = Settings {
-        boot_info: BootInfo {
-            vendor: "ORGE".into(),
-            model: "AC-Pi".into(),
-            serial_number: None,
-            firmware_version: None,
-        },
-        boot_reason: BootReason::PowerUp,
-        connectors: 2,
-        boot_on_reconnect: false,
-    };
-    let mut n = 0u64;
-    let mut station = Station::new(
-        settings,
-        Arc::new(SystemClock),
-        Box::new(move || {
-            n += 1;
-            format!("st-{n}")
-        }),
-        ConnectorStatus::Available,
-        Restorable::default(),
-        DeviceModel::new(&defaults, &BTreeMap::new()),
-    );
-    let now = Instant::now();
-    station.handle_connected(now, version);
-    if let Some(boot) = station.poll_transmit()
-        && let Ok(boot) = serde_json::from_str::<Value>(&boot)
-    {
-        let answer = json!([3, boot[1], {"status": boot_status, "interval": 300,
-                                         "currentTime": "2026-11-22T08:00:00Z"}]);
-        station.handle_text(now, &answer.to_string());
-    }
-    (station, now)
+    registered_station(version, boot_status, Arc::new(SystemClock))
 }
 
 fuzz_target!(|data: &[u8]| {
