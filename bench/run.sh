@@ -68,7 +68,8 @@ case "$profile" in
   dev) dir=debug ;;
   *) dir="$profile" ;;
 esac
-station="target/$dir/ocpp-station"
+# Where cargo put it: CARGO_TARGET_DIR when set (a second checkout or a parallel build), else target.
+station="${CARGO_TARGET_DIR:-target}/$dir/ocpp-station"
 if [ ! -x "$station" ]; then
   echo "no station binary at $station" >&2
   exit 1
