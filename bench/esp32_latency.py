@@ -23,101 +23,14 @@ import argparse
 import json
 import math
 import os
-import platform
-import queue
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CSMS = os.path.join(ROOT, "tests", "csms", "csms.py")
-FAKE = os.path.join(ROOT, "tests", "esp32", "fake_controller.py")
-ADAPTER = "usb-Silicon_Labs_CP2102_USB_to_UART_Bridge_Controller_0001-if00-port0"
-PASSWORD = "bench-password-not-secret"
+from benchlib import ADAPTER, CSMS, FAKE, PASSWORD, ROOT, Process, machine
+
 STATION = "BENCH_ST_01"
-DEADLINE = 30.0
-
-
-class Process:
-    """A child whose stdout lines (JSON events) land in a queue and a list."""
-
-    def __init__(self, argv, env=None, stdin=False):
-        self.child = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            text=True,
-            bufsize=1,
-        )
-        self.events = []
-        self.lock = threading.Condition()
-        self.stderr = []
-        threading.Thread(target=self._read, daemon=True).start()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
-
-    def _read(self):
-        for line in self.child.stdout:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                event = {"event": "unparsable", "line": line}
-            with self.lock:
-                self.events.append(event)
-                self.lock.notify_all()
-
-    def _read_stderr(self):
-        for line in self.child.stderr:
-            self.stderr.append(line)
-
-    def wait_for(self, what, predicate, start=0):
-        """The first event at or after position `start` matching `predicate`, and its position."""
-        deadline = time.monotonic() + DEADLINE
-        with self.lock:
-            while True:
-                for index in range(start, len(self.events)):
-                    if predicate(self.events[index]):
-                        return index, self.events[index]
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(f"no {what} within {DEADLINE} s")
-                self.lock.wait(left)
-
-    def send(self, command):
-        self.child.stdin.write(json.dumps(command) + "\n")
-        self.child.stdin.flush()
-
-    def stop(self):
-        if self.child.poll() is None:
-            self.child.terminate()
-            try:
-                self.child.wait(10)
-            except subprocess.TimeoutExpired:
-                self.child.kill()
-                self.child.wait()
-
-
-def machine():
-    fields = {}
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                key, sep, value = line.partition(":")
-                if sep:
-                    fields.setdefault(key.strip().lower(), value.strip())
-    except OSError:
-        pass
-    # x86: "model name"; Raspberry Pi: "Model" (the board) and "model name" (the core).
-    cpu = fields.get("model name") or fields.get("hardware") or platform.machine()
-    board = fields.get("model") if not fields.get("model", "").isdigit() else None
-    info = {"nproc": os.cpu_count(), "cpu": cpu, "kernel": platform.release()}
-    if board:
-        info["board"] = board
-    return info
 
 
 def percentile(values, p):
