@@ -1,6 +1,6 @@
 //! The health sampler task: measures the Pi every [`SAMPLE_PERIOD`] (or every
-//! `OCPP_METRICS_SECONDS`, when that is shorter) off the protocol loop,
-//! tells the station when its health changes, and when the metrics DataTransfer is due.
+//! `OCPP_METRICS_SECONDS`, when that is shorter) off the protocol loop, publishes each
+//! measurement with the health flags decided on it, and says when the metrics DataTransfer is due.
 
 #![allow(
     clippy::disallowed_methods,
