@@ -221,7 +221,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--station", required=True, help="the ocpp-station binary")
     parser.add_argument("--python", required=True, help="Python with tests/csms/requirements.txt")
-    parser.add_argument("--build", default="release", help="the cargo profile, for the report")
+    parser.add_argument("--build", default="release",
+                        help="the cargo profile and target, for the report")
     parser.add_argument("--quick", action="store_true", help="a few seconds of each measurement")
     parser.add_argument("--runs", type=int, help="--once runs per station (30; quick 3)")
     parser.add_argument("--idle-seconds", type=float, help="idle window (300; quick 3)")

@@ -8,10 +8,15 @@
 #   bench/run.sh --quick              a few seconds of each measurement on the dev build: checks
 #                                     that the benchmark works (CI runs this)
 #   bench/run.sh --idle-seconds 60 --runs 50 --json /tmp/bench.json
+#   bench/run.sh --target host        the release build linked against this machine's glibc
 #
 # Options: --quick, --release (quick mode on the release build), --profile NAME (a cargo
-# profile), and everything bench/bench.py takes (--runs, --idle-seconds, --bare-seconds,
-# --transitions, --json).
+# profile), --target TRIPLE|host, and everything bench/bench.py takes (--runs, --idle-seconds,
+# --bare-seconds, --transitions, --json).
+# A full run measures the build the stations run: statically linked against musl, for this
+# machine's architecture (x86_64-unknown-linux-musl here; the Pi's is aarch64-unknown-linux-musl).
+# Without that target's standard library (rustup target add) and, on x86_64, musl-gcc (Debian's
+# musl-tools), it measures the glibc build and says so. Quick mode uses the host build.
 # Outside quick mode, as root on Debian, hyperfine and GNU time are installed when missing;
 # without them a timed loop and the kernel's rusage stand in.
 set -euo pipefail
@@ -19,6 +24,7 @@ cd "$(dirname "$0")/.."
 
 quick=0
 profile=""
+target=""
 pass=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -26,7 +32,9 @@ while [ $# -gt 0 ]; do
     --release) profile=release ;;
     --profile) profile="$2"; shift ;;
     --profile=*) profile="${1#--profile=}" ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --target) target="$2"; shift ;;
+    --target=*) target="${1#--target=}" ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) pass+=("$1") ;;
   esac
   shift
@@ -63,18 +71,39 @@ if [ "$quick" = 0 ] && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&
   fi
 fi
 
-cargo build --locked --profile "$profile" --bin ocpp-station >&2
+if [ -z "$target" ]; then
+  if [ "$quick" = 1 ]; then
+    target=host
+  else
+    target="$(uname -m)-unknown-linux-musl"
+    installed_targets=$(rustup target list --installed 2>/dev/null || true)
+    if ! grep -qx "$target" <<<"$installed_targets" \
+      || { [ "$target" = x86_64-unknown-linux-musl ] && ! command -v musl-gcc >/dev/null 2>&1; }; then
+      echo "measuring the glibc build: the stations run the static $target build, which needs" \
+        "'rustup target add $target' and, on x86_64, musl-tools" >&2
+      target=host
+    fi
+  fi
+fi
 case "$profile" in
   dev) dir=debug ;;
   *) dir="$profile" ;;
 esac
 # Where cargo put it: CARGO_TARGET_DIR when set (a second checkout or a parallel build), else target.
-station="${CARGO_TARGET_DIR:-target}/$dir/ocpp-station"
+if [ "$target" = host ]; then
+  cargo build --locked --profile "$profile" --bin ocpp-station >&2
+  station="${CARGO_TARGET_DIR:-target}/$dir/ocpp-station"
+  build="$profile"
+else
+  cargo build --locked --profile "$profile" --target "$target" --bin ocpp-station >&2
+  station="${CARGO_TARGET_DIR:-target}/$target/$dir/ocpp-station"
+  build="$profile, $target"
+fi
 if [ ! -x "$station" ]; then
   echo "no station binary at $station" >&2
   exit 1
 fi
 
-args=(--station "$station" --python "$python" --build "$profile")
+args=(--station "$station" --python "$python" --build "$build")
 [ "$quick" = 1 ] && args+=(--quick)
 exec "$python" bench/bench.py "${args[@]}" ${pass[@]+"${pass[@]}"}

@@ -45,4 +45,12 @@ fi
 
 OCPP_TEST_PYTHON="$(pwd)/$venv/bin/python"
 export OCPP_TEST_PYTHON
-cargo test --all-targets --locked "$@"
+# Every target, unless the arguments pick some (--test once, --lib, ...).
+targets=(--all-targets)
+for arg in "$@"; do
+  case "$arg" in
+    --test | --test=* | --tests | --lib | --bin | --bin=* | --bins | --bench | --bench=* | --benches) targets=() ;;
+    --) break ;;
+  esac
+done
+cargo test ${targets[@]+"${targets[@]}"} --locked "$@"

@@ -602,9 +602,16 @@ impl Env {
     }
 }
 
-/// The station binary under test.
+/// The station binary under test: the one this test build made, or the one `OCPP_STATION_BIN`
+/// names (`.ci/run` runs part of the suite against the statically linked package build that way).
 pub fn station_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_ocpp-station")
+    static BIN: OnceLock<String> = OnceLock::new();
+    BIN.get_or_init(|| {
+        std::env::var("OCPP_STATION_BIN")
+            .ok()
+            .filter(|path| !path.is_empty())
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_ocpp-station").to_owned())
+    })
 }
 
 /// A command for the station with a cleared environment: PATH plus `env` only, so that the
