@@ -40,6 +40,11 @@ pub type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// a misbehaving peer from making the station buffer tungstenite's 64 MiB default.
 pub const MAX_MESSAGE_SIZE: usize = 4 << 20;
 
+/// How much tungstenite reads from the socket at a time. Its default, 128 KiB, is zero-filled
+/// before every read, so all of it stays resident for the life of the connection; OCPP messages
+/// are a few hundred bytes, and a larger frame still arrives whole, over several reads.
+const READ_CHUNK_SIZE: usize = 8 << 10;
+
 /// An HTTP answer head larger than this is not a WebSocket upgrade answer.
 const MAX_ANSWER_HEAD: usize = 16 * 1024;
 
@@ -272,7 +277,8 @@ async fn upgrade(req: &DialRequest<'_>) -> Result<Upgraded, DialError> {
 
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE_SIZE))
-        .max_frame_size(Some(MAX_MESSAGE_SIZE));
+        .max_frame_size(Some(MAX_MESSAGE_SIZE))
+        .read_buffer_size(READ_CHUNK_SIZE);
     // Bytes after the answer head are the CSMS's first frames: hand them to the WebSocket.
     let ws = WebSocketStream::from_partially_read(stream, tail, Role::Client, Some(config)).await;
     Ok(match selected_version(&response, req.offer) {
