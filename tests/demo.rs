@@ -408,9 +408,11 @@ fn against_the_reference(version: &str, link: &Path) -> Vec<String> {
     };
     csms.wait_for(status_call("Available"), DEADLINE);
     for (state, pb, status) in walk(version) {
-        let index = csms.events().len();
+        // The newest event so far: the status to wait for comes after it (it may be the very
+        // next one).
+        let newest = csms.events().len().saturating_sub(1);
         fake.set_state(state, pb);
-        csms.wait_for_after(index, status, status_call(status));
+        csms.wait_for_after(newest, status, status_call(status));
     }
     // The fault's NotifyEvent (2.0.1) follows its StatusNotification.
     thread::sleep(Duration::from_millis(500));
