@@ -603,7 +603,7 @@ impl Env {
 }
 
 /// The station binary under test: the one this test build made, or the one `OCPP_STATION_BIN`
-/// names (`.ci/run` runs part of the suite against the statically linked package build that way).
+/// names (`.ci/run` runs the integration tests again against the static package build that way).
 pub fn station_bin() -> &'static str {
     static BIN: OnceLock<String> = OnceLock::new();
     BIN.get_or_init(|| {
