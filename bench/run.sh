@@ -15,8 +15,8 @@
 # --bare-seconds, --transitions, --json).
 # A full run measures the build the stations run: statically linked against musl, for this
 # machine's architecture (x86_64-unknown-linux-musl here; the Pi's is aarch64-unknown-linux-musl).
-# Without that target's standard library (rustup target add) and, on x86_64, musl-gcc (Debian's
-# musl-tools), it measures the glibc build and says so. Quick mode uses the host build.
+# Without what that build needs (scripts/build-deb.sh --check says what is missing), it measures
+# the glibc build and says so. Quick mode uses the host build.
 # Outside quick mode, as root on Debian, hyperfine and GNU time are installed when missing;
 # without them a timed loop and the kernel's rusage stand in.
 set -euo pipefail
@@ -76,11 +76,9 @@ if [ -z "$target" ]; then
     target=host
   else
     target="$(uname -m)-unknown-linux-musl"
-    installed_targets=$(rustup target list --installed 2>/dev/null || true)
-    if ! grep -qx "$target" <<<"$installed_targets" \
-      || { [ "$target" = x86_64-unknown-linux-musl ] && ! command -v musl-gcc >/dev/null 2>&1; }; then
-      echo "measuring the glibc build: the stations run the static $target build, which needs" \
-        "'rustup target add $target' and, on x86_64, musl-tools" >&2
+    # build-deb.sh --check says what is missing for it.
+    if ! scripts/build-deb.sh --check --target "$target"; then
+      echo "measuring the glibc build: the stations run the static $target build" >&2
       target=host
     fi
   fi

@@ -8,6 +8,7 @@
 #   scripts/build-deb.sh --target aarch64-unknown-linux-gnu    # arm64, linked against glibc
 #   scripts/build-deb.sh --target armv7-unknown-linux-gnueabihf  # Raspberry Pi, 32-bit OS (armhf)
 #   scripts/build-deb.sh --quick                               # unoptimised, for checking the layout
+#   scripts/build-deb.sh --check --target TRIPLE               # only: can this machine build it?
 #
 # The musl targets give one statically linked binary: no dependency on the Pi's C library, and
 # about 1.6 MiB less resident memory (docs/performance.md). Cross and musl builds need the
@@ -18,6 +19,7 @@ cd "$(dirname "$0")/.."
 
 target=""
 quick=0
+check=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --target)
@@ -33,6 +35,10 @@ while [ $# -gt 0 ]; do
       quick=1
       shift
       ;;
+    --check)
+      check=1
+      shift
+      ;;
     -h | --help)
       awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
       exit 0
@@ -44,17 +50,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-# cargo-deb from crates.io, with its own lock file; once installed it stays in ~/.cargo/bin.
-if ! cargo deb --version >/dev/null 2>&1; then
-  echo "installing cargo-deb (cargo install cargo-deb --locked)..." >&2
-  cargo install cargo-deb --locked
-fi
-
-args=(--locked)
-if [ "$quick" -eq 1 ]; then
-  # Cargo.toml's deb-check profile and light compression: a package in a fraction of the time.
-  args+=(--profile deb-check --fast)
-fi
+# What the target needs on this machine: its C compiler (and linker) and Rust standard library.
 if [ -n "$target" ]; then
   case "$target" in
     aarch64-unknown-linux-gnu | aarch64-unknown-linux-musl)
@@ -73,6 +69,23 @@ if [ -n "$target" ]; then
     echo "the Rust standard library for $target is missing: rustup target add $target" >&2
     exit 1
   fi
+fi
+if [ "$check" -eq 1 ]; then
+  exit 0
+fi
+
+# cargo-deb from crates.io, with its own lock file; once installed it stays in ~/.cargo/bin.
+if ! cargo deb --version >/dev/null 2>&1; then
+  echo "installing cargo-deb (cargo install cargo-deb --locked)..." >&2
+  cargo install cargo-deb --locked
+fi
+
+args=(--locked)
+if [ "$quick" -eq 1 ]; then
+  # Cargo.toml's deb-check profile and light compression: a package in a fraction of the time.
+  args+=(--profile deb-check --fast)
+fi
+if [ -n "$target" ]; then
   # The release profile already strips the binary (strip = true); the host's strip cannot
   # read a foreign binary anyway.
   args+=(--target "$target" --no-strip)
