@@ -49,15 +49,20 @@ impl Backoff {
 
     /// The wait before the next attempt, given a random fraction in `[0, 1)`.
     pub fn next_wait(&mut self, random_fraction: f64) -> Duration {
-        let random = self
-            .config
-            .random_range
-            .mul_f64(random_fraction.clamp(0.0, 1.0));
+        // A fraction outside [0, 1] (or NaN, which clamp lets through) is no fraction.
+        let fraction = if random_fraction.is_nan() {
+            0.0
+        } else {
+            random_fraction.clamp(0.0, 1.0)
+        };
+        let range = self.config.random_range;
+        // try_from: a range near Duration::MAX times 1.0 may round beyond it.
+        let random = Duration::try_from_secs_f64(range.as_secs_f64() * fraction).unwrap_or(range);
         let wait = match self.previous {
-            None => self.config.wait_minimum + random,
+            None => self.config.wait_minimum.saturating_add(random),
             Some(previous) if self.doublings < self.config.repeat_times => {
-                self.doublings += 1;
-                previous.saturating_mul(2) + random
+                self.doublings = self.doublings.saturating_add(1);
+                previous.saturating_mul(2).saturating_add(random)
             }
             Some(previous) => previous,
         };
@@ -81,9 +86,9 @@ impl Backoff {
 
     /// The largest wait the sequence can reach (for documentation and tests).
     pub fn ceiling(config: &BackoffConfig) -> Duration {
-        let mut wait = config.wait_minimum + config.random_range;
+        let mut wait = config.wait_minimum.saturating_add(config.random_range);
         for _ in 0..config.repeat_times {
-            wait = wait.saturating_mul(2) + config.random_range;
+            wait = wait.saturating_mul(2).saturating_add(config.random_range);
         }
         wait
     }
@@ -150,5 +155,7 @@ mod tests {
         assert_eq!(b.next_wait(7.0), Duration::from_secs(13));
         let mut b = Backoff::new(config());
         assert_eq!(b.next_wait(-1.0), Duration::from_secs(3));
+        b.reset();
+        assert_eq!(b.next_wait(f64::NAN), Duration::from_secs(3));
     }
 }

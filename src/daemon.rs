@@ -14,6 +14,7 @@ use tokio::sync::watch;
 
 use crate::clock::{SystemClock, WallClock, format_timestamp};
 use crate::config::Config;
+use crate::deadline;
 use crate::esp32::port::SnapshotHandle;
 use crate::health_task::{self, HealthFeed};
 use crate::link;
@@ -225,7 +226,11 @@ async fn run_loop(
                 link: &*link,
             };
             offline
-                .wait(Instant::now() + wait, shutdown, watchdog.as_mut())
+                .wait(
+                    deadline::after(Instant::now(), wait),
+                    shutdown,
+                    watchdog.as_mut(),
+                )
                 .await;
         } else {
             tracing::info!("{}", attempt.reason);
@@ -326,7 +331,7 @@ impl Offline<'_> {
         let mut health_open = true;
         loop {
             // Woken at least every REFRESH, so that the status file shows the daemon alive.
-            let wake = until.min(Instant::now() + status_writer::REFRESH);
+            let wake = until.min(deadline::after(Instant::now(), status_writer::REFRESH));
             tokio::select! {
                 _ = pinging(tokio::time::sleep_until(wake.into()), watchdog.as_deref_mut()) => {
                     if Instant::now() >= until {

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
 
+use crate::deadline;
 use crate::metrics::{
     Health, HealthChange, HealthMonitor, Sample, Sampler, SamplerPaths, Thresholds,
 };
@@ -73,7 +74,7 @@ pub fn start(
     tokio::spawn(async move {
         let mut sampler = Some(Sampler::new(paths));
         let mut monitor = HealthMonitor::new(thresholds);
-        let mut next_metrics = metrics_interval.map(|d| Instant::now() + d);
+        let mut next_metrics = metrics_interval.map(|d| deadline::after(Instant::now(), d));
         // Metrics more often than the sampling would send the same sample twice.
         let period = metrics_interval.map_or(SAMPLE_PERIOD, |d| d.min(SAMPLE_PERIOD));
         loop {
@@ -97,7 +98,7 @@ pub fn start(
             if let (Some(due), Some(interval)) = (next_metrics, metrics_interval)
                 && Instant::now() >= due
             {
-                next_metrics = Some(due + interval);
+                next_metrics = Some(deadline::after(due, interval));
                 let data = serde_json::to_value(&sample).unwrap_or_default();
                 if let Err(mpsc::error::TrySendError::Closed(_)) = metrics_sender.try_send(data) {
                     return;

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod daemon;
+pub mod deadline;
 pub mod demo;
 pub mod device_model;
 pub mod envfile;

@@ -52,7 +52,7 @@ impl Watchdog {
     /// A watchdog with this timeout; `None` for a zero timeout (systemd's "disabled").
     pub fn new(timeout: Duration) -> Option<Watchdog> {
         (!timeout.is_zero()).then(|| Watchdog {
-            period: timeout / 2,
+            period: timeout.checked_div(2).unwrap_or(timeout),
             next: None,
             failure_logged: false,
         })
@@ -74,7 +74,7 @@ impl Watchdog {
         if self.next.is_some_and(|next| now < next) {
             return false;
         }
-        self.next = Some(now + self.period);
+        self.next = Some(crate::deadline::after(now, self.period));
         if let Err(error) = ::sd_notify::notify(&[NotifyState::Watchdog])
             && !self.failure_logged
         {

@@ -16,6 +16,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
+use crate::deadline;
 use crate::health_task::{HealthFeed, HealthInput};
 use crate::link::WsStream;
 use crate::sd_notify::Watchdog;
@@ -30,9 +31,11 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// a margin, since the CSMS answers every Heartbeat.
 fn silence_limit(ping_interval: Duration, heartbeat: Duration) -> Duration {
     if ping_interval.is_zero() {
-        heartbeat * 2 + Duration::from_secs(30)
+        heartbeat
+            .saturating_mul(2)
+            .saturating_add(Duration::from_secs(30))
     } else {
-        ping_interval * 2
+        ping_interval.saturating_mul(2)
     }
 }
 
@@ -100,7 +103,8 @@ pub async fn run(
     let mut last_received = Instant::now();
     // The interval is the station's (the CSMS may change it mid-session).
     let mut ping_interval = station.ping_interval();
-    let mut next_ping = (!ping_interval.is_zero()).then(|| Instant::now() + ping_interval);
+    let mut next_ping =
+        (!ping_interval.is_zero()).then(|| deadline::after(Instant::now(), ping_interval));
     let mut updates_open = true;
 
     loop {
@@ -130,7 +134,8 @@ pub async fn run(
 
         if station.ping_interval() != ping_interval {
             ping_interval = station.ping_interval();
-            next_ping = (!ping_interval.is_zero()).then(|| Instant::now() + ping_interval);
+            next_ping =
+                (!ping_interval.is_zero()).then(|| deadline::after(Instant::now(), ping_interval));
         }
         // The watchdog's next ping is one of the wake-ups, so an idle, healthy station keeps
         // pinging.
@@ -139,8 +144,10 @@ pub async fn run(
         }
         let watchdog_deadline = watchdog.as_deref().and_then(Watchdog::next_ping);
 
-        let silence_deadline =
-            last_received + silence_limit(ping_interval, station.heartbeat_interval());
+        let silence_deadline = deadline::after(
+            last_received,
+            silence_limit(ping_interval, station.heartbeat_interval()),
+        );
         let core_deadline = station.poll_timeout();
         let wake = [
             Some(silence_deadline),
@@ -197,7 +204,7 @@ pub async fn run(
                     return SessionEnd::HalfOpen;
                 }
                 if next_ping.is_some_and(|t| t <= now) {
-                    next_ping = Some(now + ping_interval);
+                    next_ping = Some(deadline::after(now, ping_interval));
                     if let Err(error) = ws.send(Message::Ping(Vec::new().into())).await {
                         return SessionEnd::Failed(error.to_string());
                     }

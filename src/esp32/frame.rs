@@ -72,10 +72,11 @@ impl LineSplitter {
 fn decode(bytes: &[u8]) -> Option<String> {
     let mut text = String::from_utf8_lossy(bytes).into_owned();
     if text.len() > MAX_LINE_BYTES {
-        let mut end = MAX_LINE_BYTES;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
+        // is_char_boundary(0) holds, so this finds a cut.
+        let end = (0..=MAX_LINE_BYTES)
+            .rev()
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
         text.truncate(end);
     }
     (!text.trim().is_empty()).then_some(text)
@@ -326,7 +327,7 @@ pub fn parse_line(line: &str) -> Line {
 /// tolerated).
 fn bodies<'a>(line: &'a str, tag: &'a str) -> impl Iterator<Item = &'a str> + 'a {
     line.rmatch_indices(tag).filter_map(move |(at, _)| {
-        let rest = line.get(at + tag.len()..)?;
+        let rest = line.get(at.checked_add(tag.len())?..)?;
         let end = rest.find(['>', '<']).unwrap_or(rest.len());
         rest.get(..end)
     })

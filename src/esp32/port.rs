@@ -25,6 +25,7 @@ use super::discover::{self, Resolved};
 use super::frame::{Line, LineSplitter, NoticeLevel, parse_line};
 use super::state::{self, StatusTracker};
 use crate::config::{ControllerConfig, PortSpec};
+use crate::deadline;
 use crate::ocpp::ConnectorStatus;
 use crate::status_source::{ConnectorUpdate, StatusSource};
 
@@ -208,7 +209,7 @@ impl PortTask {
             if !self.pause(wait).await {
                 return;
             }
-            wait = (wait * 2).min(REOPEN_MAX);
+            wait = wait.saturating_mul(2).min(REOPEN_MAX);
         }
     }
 
@@ -259,7 +260,8 @@ impl PortTask {
             while let Some(outcome) = self.queue.poll_outcome() {
                 self.settle(outcome);
             }
-            let read_status_at = last_status + STAT_PERIOD + READ_STATUS_MARGIN;
+            let read_status_at =
+                deadline::after(last_status, STAT_PERIOD.saturating_add(READ_STATUS_MARGIN));
             let wake = [
                 self.tracker.poll_timeout(),
                 self.queue.poll_timeout(),
@@ -364,7 +366,7 @@ impl PortTask {
 
     /// Waits before the next open, refusing commands meanwhile; false when the station stopped.
     async fn pause(&mut self, wait: Duration) -> bool {
-        let until = tokio::time::Instant::now() + wait;
+        let until: tokio::time::Instant = deadline::after(Instant::now(), wait).into();
         loop {
             tokio::select! {
                 _ = tokio::time::sleep_until(until) => return true,

@@ -20,6 +20,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use crate::backoff::{Backoff, BackoffConfig};
+use crate::deadline;
 use crate::ocpp::OcppVersion;
 
 /// What the plan is built from (the validated configuration, URLs already final).
@@ -270,7 +271,7 @@ impl DialPlan {
                         self.target(back),
                         secs(wait)
                     );
-                    self.schedule(now + wait, back, reason);
+                    self.schedule(deadline::after(now, wait), back, reason);
                 }
                 return;
             }
@@ -305,7 +306,7 @@ impl DialPlan {
                         secs(wait)
                     )
                 };
-                self.schedule(now + wait, 0, reason);
+                self.schedule(deadline::after(now, wait), 0, reason);
             }
             return;
         }
@@ -316,7 +317,10 @@ impl DialPlan {
         // Switching on repeated failures only makes sense between different URLs: on a shared
         // URL the network problem is the same whatever is offered.
         if !self.shared && self.candidates.len() > 1 && failures >= self.failures_before_fallback {
-            let next = (failed + 1) % self.candidates.len();
+            let next = failed
+                .saturating_add(1)
+                .checked_rem(self.candidates.len())
+                .unwrap_or(0);
             let verb = if next == 0 {
                 "going back"
             } else {
@@ -328,7 +332,7 @@ impl DialPlan {
                 self.target(next),
                 secs(wait)
             );
-            self.schedule(now + wait, next, reason);
+            self.schedule(deadline::after(now, wait), next, reason);
             self.failures_here = 0;
         } else {
             let reason = format!(
@@ -336,7 +340,7 @@ impl DialPlan {
                 self.target(failed),
                 secs(wait)
             );
-            self.schedule(now + wait, failed, reason);
+            self.schedule(deadline::after(now, wait), failed, reason);
             self.failures_here = failures;
         }
     }
@@ -415,11 +419,11 @@ impl DialPlan {
             }
         };
         self.failures_here = 0;
-        self.schedule(now + wait, target, reason);
+        self.schedule(deadline::after(now, wait), target, reason);
     }
 
     fn schedule(&mut self, not_before: Instant, index: usize, reason: String) {
-        self.current = index % self.candidates.len().max(1);
+        self.current = index.checked_rem(self.candidates.len()).unwrap_or(0);
         self.not_before = Some(not_before);
         self.reason = reason;
     }
@@ -433,7 +437,7 @@ impl DialPlan {
     fn next_not_refused(&self, from: usize) -> Option<usize> {
         let n = self.candidates.len();
         (1..n)
-            .map(|k| (from + k) % n)
+            .filter_map(|k| from.saturating_add(k).checked_rem(n))
             .find(|&i| !self.refused.get(i).copied().unwrap_or(true))
     }
 

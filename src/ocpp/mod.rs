@@ -318,7 +318,8 @@ impl fmt::Display for RegistrationStatus {
 pub struct BootAnswer {
     /// The decision.
     pub status: RegistrationStatus,
-    /// Seconds: heartbeat interval when Accepted, retry delay otherwise. Negative values read 0.
+    /// Seconds: heartbeat interval when Accepted, retry delay otherwise. Negative values read 0;
+    /// huge ones saturate at `u64::MAX` (the station clamps them, see [`crate::deadline`]).
     pub interval: u64,
     /// The CSMS's clock, when it sent a readable one.
     pub current_time: Option<DateTime<Utc>>,
@@ -334,18 +335,32 @@ pub fn parse_boot_answer(payload: &Value) -> Result<BootAnswer, String> {
         None => return Err("answer has no status".into()),
     };
     let interval = match payload.get("interval") {
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .or_else(|| n.as_f64().filter(|f| *f > 0.0).map(|f| f as u64))
-            .unwrap_or(0),
-        Some(Value::String(s)) => s.trim().parse().unwrap_or(0),
-        _ => 0,
-    };
+        Some(Value::Number(n)) => n.as_u64().or_else(|| n.as_f64().map(seconds_from_float)),
+        Some(Value::String(s)) => {
+            let s = s.trim();
+            s.parse()
+                .ok()
+                .or_else(|| s.parse().ok().map(seconds_from_float))
+        }
+        _ => None,
+    }
+    .unwrap_or(0);
     Ok(BootAnswer {
         status,
         interval,
         current_time: read_current_time(payload),
     })
+}
+
+/// Whole seconds from a JSON float: negative, NaN and fractions below one read 0; anything
+/// beyond `u64` saturates (the station clamps it to the longest interval it accepts).
+fn seconds_from_float(f: f64) -> u64 {
+    if f.is_nan() || f <= 0.0 {
+        0
+    } else {
+        // `as` saturates at u64::MAX and cannot panic.
+        f as u64
+    }
 }
 
 /// The `currentTime` of a Boot or Heartbeat answer, when readable.
@@ -417,6 +432,25 @@ mod boot_answer_tests {
                 .interval,
             0
         );
+    }
+
+    #[test]
+    fn huge_intervals_saturate_in_every_shape() {
+        let read = |interval: Value| {
+            parse_boot_answer(&json!({"status":"Accepted","interval":interval}))
+                .unwrap()
+                .interval
+        };
+        assert_eq!(read(json!(18_446_744_073_709_551_615u64)), u64::MAX);
+        assert_eq!(read(json!(9_223_372_036_854_775_807i64)), i64::MAX as u64);
+        assert_eq!(read(json!(1e300)), u64::MAX);
+        assert_eq!(read(json!("18446744073709551615")), u64::MAX);
+        assert_eq!(read(json!("1e300")), u64::MAX);
+        assert_eq!(read(json!("99999999999999999999999")), u64::MAX);
+        assert_eq!(read(json!(-1e300)), 0);
+        assert_eq!(read(json!("-5")), 0);
+        assert_eq!(read(json!(29.9)), 29);
+        assert_eq!(read(json!("soon")), 0);
     }
 
     #[test]

@@ -27,6 +27,7 @@ use serde_json::Value;
 use crate::backoff::BackoffConfig;
 use crate::clock::{WallClock, format_timestamp};
 use crate::config::BootInfo;
+use crate::deadline;
 use crate::device_model::{self, Change, DeviceModel};
 use crate::metrics::{Health, Sample};
 use crate::ocpp::{
@@ -246,7 +247,7 @@ impl Station {
             current: initial,
             reported: None,
         };
-        let connectors = vec![slot; settings.connectors as usize + 1];
+        let connectors = vec![slot; (settings.connectors as usize).saturating_add(1)];
         let heartbeat_interval = device_model
             .heartbeat_override()
             .unwrap_or(DEFAULT_HEARTBEAT);
@@ -383,7 +384,7 @@ impl Station {
                 self.registration.boot_failed(now, NON_FLOODING_BOOT_RETRY);
             }
             if o.request == Request::Heartbeat {
-                self.missed_heartbeats += 1;
+                self.missed_heartbeats = self.missed_heartbeats.saturating_add(1);
             }
             self.forget_unconfirmed_status(&o.request);
             self.push_record(o, CallOutcome::Timeout);
@@ -562,6 +563,11 @@ impl Station {
         self.device_model.ping_interval()
     }
 
+    /// How long a CALL may wait for its answer (MessageTimeout).
+    pub fn message_timeout(&self) -> Duration {
+        self.device_model.message_timeout()
+    }
+
     /// The reconnect back-off in force.
     pub fn backoff(&self) -> BackoffConfig {
         self.device_model.backoff()
@@ -599,7 +605,8 @@ impl Station {
         if !self.is_online() || !self.registration.is_accepted() {
             return None;
         }
-        self.last_traffic.map(|t| t + self.heartbeat_interval)
+        self.last_traffic
+            .map(|t| deadline::after(t, self.heartbeat_interval))
     }
 
     fn queue_boot(&mut self, now: Instant) {
@@ -731,7 +738,7 @@ impl Station {
                 id,
                 request,
                 sent_utc: now_utc,
-                deadline: now + self.device_model.message_timeout(),
+                deadline: deadline::after(now, self.device_model.message_timeout()),
             });
         }
     }
@@ -807,7 +814,9 @@ impl Station {
                 self.missed_heartbeats = 0;
                 self.check_clock(ocpp::read_current_time(payload));
             }
-            (Request::Heartbeat, _) => self.missed_heartbeats += 1,
+            (Request::Heartbeat, _) => {
+                self.missed_heartbeats = self.missed_heartbeats.saturating_add(1)
+            }
             (
                 Request::StationProblem {
                     warning, cleared, ..
@@ -839,8 +848,15 @@ impl Station {
             }
         };
         self.check_clock(answer.current_time);
-        let interval = Duration::from_secs(answer.interval);
+        let (interval, clamped) = deadline::csms_interval(answer.interval);
         tracing::info!(status = %answer.status, interval = answer.interval, "BootNotification answered");
+        if clamped {
+            tracing::warn!(
+                interval = answer.interval,
+                used = interval.as_secs(),
+                "the CSMS's interval is longer than the station accepts; the longest is used"
+            );
+        }
         match answer.status {
             RegistrationStatus::Accepted => {
                 self.registration.accepted();
@@ -1043,7 +1059,7 @@ impl Station {
 
     fn check_clock(&self, csms_time: Option<DateTime<Utc>>) {
         if let Some(csms_time) = csms_time {
-            let skew = self.clock.now_utc() - csms_time;
+            let skew = self.clock.now_utc().signed_duration_since(csms_time);
             if skew.abs() > CLOCK_SKEW_WARNING {
                 tracing::warn!(
                     station = %format_timestamp(self.clock.now_utc()),

@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::deadline;
 use crate::ocpp::RegistrationStatus;
 
 /// Where the station stands with the CSMS.
@@ -54,7 +55,7 @@ impl Registration {
 
     /// The CSMS answered Pending or Rejected; Boot again after `wait`.
     pub fn not_accepted(&mut self, now: Instant, status: RegistrationStatus, wait: Duration) {
-        let retry_at = now + wait;
+        let retry_at = deadline::after(now, wait);
         self.state = match status {
             RegistrationStatus::Rejected => State::Rejected { retry_at },
             _ => State::Pending { retry_at },
@@ -64,7 +65,7 @@ impl Registration {
     /// The Boot got no usable answer; try again after `wait`.
     pub fn boot_failed(&mut self, now: Instant, wait: Duration) {
         self.state = State::Failed {
-            retry_at: now + wait,
+            retry_at: deadline::after(now, wait),
         };
     }
 

@@ -1432,3 +1432,101 @@ fn unanswered_heartbeats_are_counted_and_an_answer_resets_the_count() {
     assert_eq!(p.station.missed_heartbeats(), 0);
     assert!(p.station.last_heartbeat_utc().is_some());
 }
+
+// ----- intervals beyond any real wait ----------------------------------------------------------
+
+/// A Boot answer with `status` and this `interval`, verbatim.
+fn boot_answer_with(status: &'static str, interval: Value) -> Answer {
+    Box::new(move |action, _| {
+        Some(match action {
+            "BootNotification" => {
+                json!({"status":status,"interval":interval,"currentTime":"2026-11-22T08:00:00Z"})
+            }
+            "Heartbeat" => json!({"currentTime":"2026-11-22T08:00:00Z"}),
+            _ => json!({}),
+        })
+    })
+}
+
+fn hostile_intervals() -> Vec<Value> {
+    vec![
+        json!(u64::MAX),
+        json!(i64::MAX),
+        json!(1e300),
+        json!("18446744073709551615"),
+        json!("1e300"),
+        json!(f64::MAX),
+    ]
+}
+
+#[test]
+fn a_huge_accepted_interval_gives_a_weekly_heartbeat() {
+    for version in [OcppVersion::V201, OcppVersion::V16] {
+        for interval in hostile_intervals() {
+            let mut p = Pair::new(settings(), boot_answer_with("Accepted", interval.clone()));
+            p.connect(version);
+            assert_eq!(p.station.registration(), Some(RegistrationStatus::Accepted));
+            assert_eq!(
+                p.station.heartbeat_interval(),
+                crate::deadline::MAX_CSMS_INTERVAL,
+                "{interval}"
+            );
+            // The heartbeat timer is a week ahead, not in the past and not never.
+            let start = p.clock.now();
+            let due = p.station.poll_timeout().expect("a heartbeat is scheduled");
+            assert_eq!(due - start, crate::deadline::MAX_CSMS_INTERVAL);
+            p.run_for(Duration::from_secs(6 * 86_400));
+            assert_eq!(p.count("Heartbeat"), 0, "{interval}");
+            p.run_for(Duration::from_secs(86_400));
+            assert_eq!(p.count("Heartbeat"), 1, "{interval}");
+        }
+    }
+}
+
+#[test]
+fn a_huge_pending_or_rejected_interval_retries_boot_after_a_week() {
+    for status in ["Pending", "Rejected"] {
+        for interval in hostile_intervals() {
+            let mut p = Pair::new(settings(), boot_answer_with(status, interval.clone()));
+            p.connect(OcppVersion::V201);
+            assert_eq!(p.count("BootNotification"), 1);
+            p.run_for(Duration::from_secs(7 * 86_400 - 1));
+            assert_eq!(p.count("BootNotification"), 1, "{status} {interval}");
+            p.run_for(Duration::from_secs(1));
+            assert_eq!(p.count("BootNotification"), 2, "{status} {interval}");
+        }
+    }
+}
+
+#[test]
+fn any_boot_interval_schedules_a_future_wakeup() {
+    // Every shape and size of interval: the next wake-up is never in the past (a spin) and the
+    // station keeps answering.
+    let mut intervals = hostile_intervals();
+    intervals.extend([
+        json!(0),
+        json!(-1),
+        json!(-1e300),
+        json!(0.5),
+        json!(""),
+        json!(null),
+        json!([1]),
+        json!({"s": 1}),
+        json!(604_800),
+        json!(604_801),
+        json!(u32::MAX),
+    ]);
+    for status in ["Accepted", "Pending", "Rejected"] {
+        for interval in &intervals {
+            let mut p = Pair::new(settings(), boot_answer_with(status, interval.clone()));
+            p.connect(OcppVersion::V201);
+            let now = p.clock.now();
+            let wake = p.station.poll_timeout().expect("something is scheduled");
+            assert!(wake > now, "{status} {interval}: wake-up in the past");
+            assert!(
+                wake - now <= crate::deadline::MAX_CSMS_INTERVAL,
+                "{status} {interval}"
+            );
+        }
+    }
+}

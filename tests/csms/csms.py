@@ -43,6 +43,8 @@ Configuration keys (all optional):
                                             right one)
                         "drop": true        never answer
                         "size_bytes": N     pad the answer's payload to about N bytes of text
+                        "merge": {..}       set these payload fields verbatim, unchecked (a
+                                            hostile answer: {"interval": 1e300})
                         "send_first": [..]  frames sent before the answer (CALLs crossing the
                                             station's outstanding CALL)
                       each use is announced by a `misbehaved` event
@@ -262,6 +264,8 @@ class Session:
         frame = json.loads(text)
         if how.get("wrong_id"):
             frame[1] = "wrong-" + str(frame[1])[:30]
+        if isinstance(how.get("merge"), dict) and isinstance(frame[-1], dict):
+            frame[-1].update(how["merge"])
         if how.get("size_bytes") and isinstance(frame[-1], dict):
             text = pad_frame(json.dumps(frame), int(how["size_bytes"]))
         else:
