@@ -10,6 +10,7 @@
 
 use std::time::{Duration, Instant};
 
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
@@ -26,6 +27,11 @@ use crate::status_source::ConnectorUpdate;
 /// How long to wait for the CSMS to acknowledge our close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
+/// Frames handed to the writer and not yet on the wire, at most. When that many wait, the link
+/// is not taking data: the session stops reading the CSMS (whose calls would only add answers)
+/// until the writer catches up, or its write times out and ends the session.
+const OUTBOX_FRAMES: usize = 32;
+
 /// No traffic at all for this long means the socket is half-open. With pings on (every
 /// `ping_interval`), one missed pong ends it; with pings off, twice the heartbeat interval plus
 /// a margin, since the CSMS answers every Heartbeat.
@@ -39,6 +45,18 @@ fn silence_limit(ping_interval: Duration, heartbeat: Duration) -> Duration {
     }
 }
 
+/// How long one write may take before the link counts as stuck: as long as a missed pong takes
+/// to notice, and never longer than the station waits for an answer (a CSMS that cannot take a
+/// frame in that time cannot answer it either).
+fn write_limit(ping_interval: Duration, message_timeout: Duration) -> Duration {
+    let limit = if ping_interval.is_zero() {
+        message_timeout
+    } else {
+        ping_interval.saturating_mul(2).min(message_timeout)
+    };
+    limit.max(Duration::from_secs(1))
+}
+
 /// Why a session ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionEnd {
@@ -48,6 +66,8 @@ pub enum SessionEnd {
     Failed(String),
     /// Nothing arrived for too long: the link is half-open.
     HalfOpen,
+    /// The CSMS stopped taking data: a write did not finish within the limit.
+    Stalled,
     /// Shutdown was requested; the socket was closed with 1000.
     Shutdown,
     /// The observer finished the run (the `--once` run is complete); closed with 1000.
@@ -88,8 +108,12 @@ pub struct Inputs<'a> {
 }
 
 /// Runs the session until it ends. The caller has already called `handle_connected`.
+///
+/// The loop itself never waits on a socket write: frames go to a writer that runs beside it
+/// (each write bounded by [`write_limit`]), so shutdown, the watchdog and the core's timers keep
+/// working when the CSMS stops reading.
 pub async fn run(
-    mut ws: WsStream,
+    ws: WsStream,
     station: &mut Station,
     inputs: Inputs<'_>,
     observer: &mut dyn Observer,
@@ -100,11 +124,19 @@ pub async fn run(
         shutdown,
         mut watchdog,
     } = inputs;
+    let (sink, mut stream) = ws.split();
+    let (outbox, queued) = mpsc::channel(OUTBOX_FRAMES);
+    // Fixed for the session: a new ping interval or MessageTimeout applies from the next one.
+    let limit = write_limit(station.ping_interval(), station.message_timeout());
+    let writer = write_frames(sink, queued, limit);
+    tokio::pin!(writer);
+    // A frame taken from the core that the outbox had no room for.
+    let mut held: Option<Message> = None;
+
     let mut last_received = Instant::now();
     // The interval is the station's (the CSMS may change it mid-session).
     let mut ping_interval = station.ping_interval();
-    let mut next_ping =
-        (!ping_interval.is_zero()).then(|| deadline::after(Instant::now(), ping_interval));
+    let mut next_ping = next_ping_after(Instant::now(), ping_interval);
     let mut updates_open = true;
 
     loop {
@@ -120,22 +152,19 @@ pub async fn run(
         if observer.after_step(now, station) == Control::Finish {
             control = Control::Finish;
         }
-        if let Err(end) = flush(&mut ws, station).await {
-            return end;
-        }
+        hand_over(station, &outbox, &mut held);
         if control == Control::Finish {
-            close(&mut ws).await;
+            close(outbox, held, writer, &mut stream).await;
             return SessionEnd::Finished;
         }
         if *shutdown.borrow() {
-            close(&mut ws).await;
+            close(outbox, held, writer, &mut stream).await;
             return SessionEnd::Shutdown;
         }
 
         if station.ping_interval() != ping_interval {
             ping_interval = station.ping_interval();
-            next_ping =
-                (!ping_interval.is_zero()).then(|| deadline::after(Instant::now(), ping_interval));
+            next_ping = next_ping_after(Instant::now(), ping_interval);
         }
         // The watchdog's next ping is one of the wake-ups, so an idle, healthy station keeps
         // pinging.
@@ -161,7 +190,8 @@ pub async fn run(
         .unwrap_or(silence_deadline);
 
         tokio::select! {
-            incoming = ws.next() => {
+            // Reading waits while output is held back: every CSMS call would add an answer.
+            incoming = stream.next(), if held.is_none() => {
                 let now = Instant::now();
                 last_received = now;
                 match incoming {
@@ -176,11 +206,18 @@ pub async fn run(
                         let why = frame.map(|f| format!("{} {}", u16::from(f.code), f.reason));
                         return SessionEnd::ClosedByCsms(why);
                     }
-                    // Pings are answered by the WebSocket layer on the next flush; pongs only
+                    // Pings are answered by the WebSocket layer on the next write; pongs only
                     // prove the link is alive.
                     Some(Ok(_)) => {}
                     Some(Err(error)) => return SessionEnd::Failed(error.to_string()),
                     None => return SessionEnd::ClosedByCsms(None),
+                }
+            }
+            // The writer only ends by itself when a write failed or timed out.
+            end = &mut writer => return end,
+            room = outbox.reserve(), if held.is_some() => {
+                if let (Ok(permit), Some(frame)) = (room, held.take()) {
+                    permit.send(frame);
                 }
             }
             update = updates.recv(), if updates_open => {
@@ -200,19 +237,84 @@ pub async fn run(
             _ = tokio::time::sleep_until(wake.into()) => {
                 let now = Instant::now();
                 if now >= silence_deadline {
-                    tracing::warn!(silent_for = ?now.duration_since(last_received), "no traffic from the CSMS: the link is half-open");
+                    tracing::warn!(silent_for = ?now.saturating_duration_since(last_received), "no traffic from the CSMS: the link is half-open");
                     return SessionEnd::HalfOpen;
                 }
                 if next_ping.is_some_and(|t| t <= now) {
-                    next_ping = Some(deadline::after(now, ping_interval));
-                    if let Err(error) = ws.send(Message::Ping(Vec::new().into())).await {
-                        return SessionEnd::Failed(error.to_string());
+                    next_ping = next_ping_after(now, ping_interval);
+                    // With output held back the link is busy or stuck: the write limit decides.
+                    if held.is_none() {
+                        let _ = outbox.try_send(Message::Ping(Vec::new().into()));
                     }
                 }
                 station.handle_timeout(now);
             }
         }
     }
+}
+
+/// When the next keep-alive ping is due; `None` with pings off.
+fn next_ping_after(now: Instant, interval: Duration) -> Option<Instant> {
+    (!interval.is_zero()).then(|| deadline::after(now, interval))
+}
+
+/// Moves the core's frames to the writer until it has no room; the first frame that does not
+/// fit is held until it has.
+fn hand_over(station: &mut Station, outbox: &mpsc::Sender<Message>, held: &mut Option<Message>) {
+    loop {
+        let frame = match held.take() {
+            Some(frame) => frame,
+            None => match station.poll_transmit() {
+                Some(text) => {
+                    tracing::trace!(frame = %crate::rpc::loggable(&text), "sending");
+                    Message::Text(text.into())
+                }
+                None => return,
+            },
+        };
+        match outbox.try_send(frame) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(frame)) => {
+                *held = Some(frame);
+                return;
+            }
+            // The writer ended; the session loop sees why on its next turn.
+            Err(mpsc::error::TrySendError::Closed(_)) => return,
+        }
+    }
+}
+
+/// Writes what the session hands over, each batch within `limit`. Ends with the reason when a
+/// write fails or times out; with [`SessionEnd::Finished`] once the session closed the outbox
+/// and everything was written.
+async fn write_frames(
+    mut sink: SplitSink<WsStream, Message>,
+    mut queued: mpsc::Receiver<Message>,
+    limit: Duration,
+) -> SessionEnd {
+    while let Some(first) = queued.recv().await {
+        let written = tokio::time::timeout(limit, async {
+            sink.feed(first).await?;
+            // Whatever else is already waiting goes out with the same flush.
+            while let Ok(next) = queued.try_recv() {
+                sink.feed(next).await?;
+            }
+            sink.flush().await
+        })
+        .await;
+        match written {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => return SessionEnd::Failed(error.to_string()),
+            Err(_) => {
+                tracing::warn!(
+                    limit_s = limit.as_secs(),
+                    "the CSMS stopped taking data: a write did not finish in time"
+                );
+                return SessionEnd::Stalled;
+            }
+        }
+    }
+    SessionEnd::Finished
 }
 
 /// Hands the sampler's word to the core: offline, it records the health and drops the metrics.
@@ -241,34 +343,30 @@ async fn next_health(health: &mut Option<&mut HealthFeed>) -> Option<HealthInput
     }
 }
 
-async fn flush(ws: &mut WsStream, station: &mut Station) -> Result<(), SessionEnd> {
-    let mut sent = false;
-    while let Some(frame) = station.poll_transmit() {
-        tracing::trace!(frame = %crate::rpc::loggable(&frame), "sending");
-        ws.feed(Message::Text(frame.into()))
-            .await
-            .map_err(|e| SessionEnd::Failed(e.to_string()))?;
-        sent = true;
-    }
-    if sent {
-        ws.flush()
-            .await
-            .map_err(|e| SessionEnd::Failed(e.to_string()))?;
-    }
-    Ok(())
-}
-
-/// Closes with 1000 and waits briefly for the CSMS's answer.
-async fn close(ws: &mut WsStream) {
+/// Sends what is still held and a close frame with 1000, and waits briefly for the CSMS's
+/// answer: at most [`CLOSE_GRACE`] in all, whatever the socket does.
+async fn close(
+    outbox: mpsc::Sender<Message>,
+    held: Option<Message>,
+    writer: std::pin::Pin<&mut impl Future<Output = SessionEnd>>,
+    stream: &mut SplitStream<WsStream>,
+) {
     let frame = CloseFrame {
         code: CloseCode::Normal,
         reason: "".into(),
     };
-    if ws.close(Some(frame)).await.is_err() {
-        return;
+    for message in held.into_iter().chain([Message::Close(Some(frame))]) {
+        // No room: the link is stuck and the close frame could not leave anyway.
+        if outbox.try_send(message).is_err() {
+            break;
+        }
     }
+    // The writer ends once everything handed over is written.
+    drop(outbox);
     let _ = tokio::time::timeout(CLOSE_GRACE, async {
-        while let Some(Ok(_)) = ws.next().await {}
+        if writer.await == SessionEnd::Finished {
+            while let Some(Ok(_)) = stream.next().await {}
+        }
     })
     .await;
 }
