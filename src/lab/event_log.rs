@@ -269,6 +269,39 @@ mod tests {
     }
 
     #[test]
+    fn each_boot_and_its_answer_are_logged() {
+        let mut answered = station();
+        answered
+            .messages
+            .by_action
+            .insert("BootNotification".into(), 2);
+        answered.boot = Some(BootSnapshot {
+            status: Some("Pending".into()),
+            ..BootSnapshot::default()
+        });
+        let mut again = answered.clone();
+        again
+            .messages
+            .by_action
+            .insert("BootNotification".into(), 3);
+        again.boot = Some(BootSnapshot::default());
+        let mut answered_again = again.clone();
+        answered_again.boot = answered.boot.clone();
+        // The same answer as before is logged again: it answers another Boot.
+        let lines: Vec<String> = [vec![answered], vec![again], vec![answered_again]]
+            .windows(2)
+            .flat_map(|pair| changes(&pair[0], &pair[1], OFFLINE))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "CP1 BootNotification: - / - / - / -",
+                "CP1 registration: Pending"
+            ]
+        );
+    }
+
+    #[test]
     fn a_station_that_carries_on_without_a_boot_is_explained_once() {
         let mut reconnected = station();
         reconnected.messages.received = 1;

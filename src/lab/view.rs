@@ -132,7 +132,8 @@ pub struct StationSnapshot {
 /// Boot data and answer.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct BootSnapshot {
-    /// The registration status the CSMS answered.
+    /// The registration status the CSMS answered to the last BootNotification (`None` until it
+    /// is answered).
     pub status: Option<String>,
     /// The vendor (2.0.1 `vendorName`, 1.6 `chargePointVendor`).
     pub vendor: Option<String>,
@@ -395,10 +396,10 @@ impl StationState {
 
     fn on_call(&mut self, at: Stamp, version: OcppVersion, action: &str, payload: &Value) {
         match (action, version) {
+            // A new Boot waits for a new answer: its status is that answer, not the last one.
             ("BootNotification", OcppVersion::V201) => {
-                let status = self.boot.take().and_then(|b| b.status);
                 self.boot = Some(BootSnapshot {
-                    status,
+                    status: None,
                     vendor: text(payload, &["chargingStation", "vendorName"]),
                     model: text(payload, &["chargingStation", "model"]),
                     serial_number: text(payload, &["chargingStation", "serialNumber"]),
@@ -407,9 +408,8 @@ impl StationState {
                 });
             }
             ("BootNotification", OcppVersion::V16) => {
-                let status = self.boot.take().and_then(|b| b.status);
                 self.boot = Some(BootSnapshot {
-                    status,
+                    status: None,
                     vendor: text(payload, &["chargePointVendor"]),
                     model: text(payload, &["chargePointModel"]),
                     serial_number: text(payload, &["chargePointSerialNumber"])
@@ -678,6 +678,30 @@ mod tests {
         assert_eq!(s.messages.sent, 1);
         assert_eq!(s.messages.by_action["StatusNotification"], 4);
         assert_eq!(s.validation_errors.count, 0);
+    }
+
+    #[test]
+    fn every_boot_waits_for_its_own_answer() {
+        use Direction::{FromStation, ToStation};
+        let clock = Clock::new();
+        let mut view = View::new(Duration::from_secs(30));
+        let v = OcppVersion::V16;
+        view.connected(clock.at(0), 1, "CP1", v, "r");
+        let boot = call(
+            "BootNotification",
+            json!({"chargePointVendor": "V", "chargePointModel": "M"}),
+        );
+        let status = |view: &View, t| only(view, clock.at(t).mono).boot.and_then(|b| b.status);
+        view.message(clock.at(1), "CP1", v, FromStation, &boot);
+        assert_eq!(status(&view, 1), None);
+        let pending = result("BootNotification", json!({"status": "Pending"}));
+        view.message(clock.at(1), "CP1", v, ToStation, &pending);
+        assert_eq!(status(&view, 1).as_deref(), Some("Pending"));
+        view.message(clock.at(2), "CP1", v, FromStation, &boot);
+        assert_eq!(status(&view, 2), None);
+        let accepted = result("BootNotification", json!({"status": "Accepted"}));
+        view.message(clock.at(2), "CP1", v, ToStation, &accepted);
+        assert_eq!(status(&view, 2).as_deref(), Some("Accepted"));
     }
 
     #[test]
