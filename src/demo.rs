@@ -104,7 +104,8 @@ pub struct DemoArgs {
     #[arg(long = "version", value_name = "VERSION", default_value = "both", value_parser = parse_versions)]
     pub versions: DemoVersions,
 
-    /// Print the view as JSON lines (the lab CSMS's format) instead of the live table.
+    /// Print the view as JSON lines (the lab CSMS's format) instead of the live table (or the
+    /// one-line-per-change log when stdout is not a terminal).
     #[arg(long)]
     pub json: bool,
 
