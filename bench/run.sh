@@ -17,6 +17,8 @@
 # machine's architecture (x86_64-unknown-linux-musl here; the Pi's is aarch64-unknown-linux-musl).
 # Without what that build needs (scripts/build-deb.sh --check says what is missing), it measures
 # the glibc build and says so. Quick mode uses the host build.
+# Each target is shown next to this run's figure; only a full run of the static release build
+# gives verdicts (met / NOT met): other runs say why they give none (bench/targets.py).
 # Outside quick mode, as root on Debian, hyperfine and GNU time are installed when missing;
 # without them a timed loop and the kernel's rusage stand in.
 set -euo pipefail
@@ -34,7 +36,7 @@ while [ $# -gt 0 ]; do
     --profile=*) profile="${1#--profile=}" ;;
     --target) target="$2"; shift ;;
     --target=*) target="${1#--target=}" ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) pass+=("$1") ;;
   esac
   shift
@@ -102,6 +104,6 @@ if [ ! -x "$station" ]; then
   exit 1
 fi
 
-args=(--station "$station" --python "$python" --build "$build")
+args=(--station "$station" --python "$python" --build "$build" --profile "$profile" --target "$target")
 [ "$quick" = 1 ] && args+=(--quick)
 exec "$python" bench/bench.py "${args[@]}" ${pass[@]+"${pass[@]}"}

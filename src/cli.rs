@@ -105,9 +105,10 @@ pub enum Command {
     /// and nothing installed.
     ///
     /// The operator's view (registration, connector statuses and causes, heartbeats, message
-    /// counts, validation errors) is shown live; a summary follows. Exit codes: 0 = the view
-    /// showed every status the session must produce and no message failed validation;
-    /// 1 = it did not; 2 = the demo could not start; 130 = interrupted.
+    /// counts, validation errors) is shown live: a table on a terminal, one line per change
+    /// when piped; a summary follows. Exit codes: 0 = the view showed every status the session
+    /// must produce and a Heartbeat, and no message failed validation; 1 = it did not; 2 = the
+    /// demo could not start; 130 = interrupted.
     Demo(crate::demo::DemoArgs),
     /// Run a CSMS for the lab bench: point a real station at it and watch what it sends.
     ///

@@ -5,11 +5,12 @@
 //! pseudo-terminal, and the station itself: the same [`crate::daemon::run`] and charge-controller
 //! bridge as the service, configured in code to dial the lab and read the pseudo-terminal. Once
 //! the station is registered and reports its connector Available, the controller walks its
-//! session; the operator's view is shown live; when the session is over the demo prints a
-//! summary and checks that the view showed the statuses the session must produce.
+//! session; the operator's view is shown live (a table on a terminal, one line per change
+//! elsewhere); when the session is over and a Heartbeat has come, the demo prints a summary and
+//! checks that the view showed the statuses the session must produce and all three messages a
+//! station exists to send: BootNotification, StatusNotification and Heartbeat.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -39,8 +40,10 @@ use crate::secret::Secret;
 /// The demo station's identity.
 pub const STATION: &str = "DEMO_AC_001";
 
-/// The heartbeat interval the lab CSMS gives the demo station, seconds.
-pub const HEARTBEAT_SECONDS: u32 = 10;
+/// The heartbeat interval the lab CSMS gives the demo station, seconds. A station heartbeats
+/// only after this long without any other message, so it is shorter than the gap between the
+/// demo's Metrics messages (10 s): the demo shows Heartbeats while the session runs and after.
+pub const HEARTBEAT_SECONDS: u32 = 3;
 
 /// Exit code when the view did not show what the session must produce.
 pub const EXIT_FAILED: u8 = 1;
@@ -52,7 +55,7 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 /// How long the station may take to register and report its connector.
 const ONLINE_DEADLINE: Duration = Duration::from_secs(30);
 
-/// Time allowed beyond the script for the last status to reach the view.
+/// Time allowed beyond the script for the last status and a Heartbeat to reach the view.
 const SETTLE_MARGIN: Duration = Duration::from_secs(20);
 
 /// How long the station may take to close after the lab has closed its connection.
@@ -101,7 +104,8 @@ pub struct DemoArgs {
     #[arg(long = "version", value_name = "VERSION", default_value = "both", value_parser = parse_versions)]
     pub versions: DemoVersions,
 
-    /// Print the view as JSON lines (the lab CSMS's format) instead of the live table.
+    /// Print the view as JSON lines (the lab CSMS's format) instead of the live table (or the
+    /// one-line-per-change log when stdout is not a terminal).
     #[arg(long)]
     pub json: bool,
 
@@ -158,6 +162,11 @@ fn session_connector(station: &StationSnapshot) -> Option<&crate::lab::view::Con
         .find(|c| c.connector == 1 && c.evse.is_none_or(|evse| evse == 1))
 }
 
+/// Whether the station has sent a Heartbeat.
+fn heartbeat_seen(station: Option<&StationSnapshot>) -> bool {
+    station.is_some_and(|s| s.messages.by_action.contains_key("Heartbeat"))
+}
+
 /// What one run showed.
 #[derive(Debug, Clone)]
 struct RunReport {
@@ -198,6 +207,7 @@ pub fn run(args: &DemoArgs) -> ExitCode {
         }
     };
     let versions = args.versions.list();
+    let mode = OutputMode::for_stdout(args.json);
     let mut reports = Vec::new();
     for (index, version) in versions.iter().enumerate() {
         let run = Run {
@@ -205,6 +215,7 @@ pub fn run(args: &DemoArgs) -> ExitCode {
             number: index + 1,
             of: versions.len(),
             args,
+            mode,
             schemas: schemas.clone(),
         };
         match runtime.block_on(run.run()) {
@@ -221,9 +232,9 @@ pub fn run(args: &DemoArgs) -> ExitCode {
             }
         }
     }
-    if reports.len() > 1 && !args.json {
-        // Each run redraws the screen: repeat every verdict at the end.
-        println!();
+    if mode == OutputMode::Table {
+        // Each run redraws the screen: the verdicts go below the last one. (The log and the
+        // JSON lines print each run's verdict as it ends.)
         for report in &reports {
             print!("{}", summary_text(report));
         }
@@ -259,6 +270,7 @@ struct Run<'a> {
     number: usize,
     of: usize,
     args: &'a DemoArgs,
+    mode: OutputMode,
     schemas: Option<Arc<SchemaSet>>,
 }
 
@@ -267,7 +279,7 @@ struct Run<'a> {
 enum Phase {
     /// Waiting for the station to register and report the connector Available.
     Connecting,
-    /// The controller walks the session.
+    /// The controller walks the session; then the demo waits for the statuses and a Heartbeat.
     Session,
     /// The session is over; the station's connection is being closed.
     Closing,
@@ -328,13 +340,7 @@ impl Run<'_> {
             .clone()
             .ok_or("the demo configuration has no charge controller")?;
 
-        let mode = if self.args.json {
-            OutputMode::Json
-        } else {
-            OutputMode::Table {
-                terminal: std::io::stdout().is_terminal(),
-            }
-        };
+        let mode = self.mode;
         let offline_after =
             Duration::from_secs(u64::from(HEARTBEAT_SECONDS) * 2) + lab::options::OFFLINE_MARGIN;
         let mut monitor = Monitor::new(View::new(offline_after), mode, std::io::stdout());
@@ -463,16 +469,19 @@ impl Run<'_> {
                 Phase::Session => {
                     let expected = expected_statuses(self.version, earth_fault);
                     let seen = connector.map(|c| c.history.clone()).unwrap_or_default();
-                    if script_done && matches_expected(&seen, &expected) {
+                    let statuses_shown = matches_expected(&seen, &expected);
+                    if script_done && statuses_shown && heartbeat_seen(station.as_ref()) {
                         phase = Phase::Closing;
                         phase_deadline = now + CLOSE_WAIT;
                         let _ = stop.send(true);
                     } else if now >= phase_deadline {
-                        problem = Some(format!(
-                            "the connector showed {} instead of {}",
-                            join(&seen),
-                            expected.join(" > ")
-                        ));
+                        if !script_done {
+                            problem = Some(format!(
+                                "the simulated controller did not finish its session within {} s",
+                                session_deadline.as_secs()
+                            ));
+                        }
+                        // Otherwise the summary names what is missing.
                         break;
                     }
                 }
@@ -507,7 +516,9 @@ impl Run<'_> {
             interrupted,
         );
         monitor.line(end, summary_json(&report));
-        monitor.text(&summary_text(&report));
+        if mode == OutputMode::Log {
+            monitor.text(&summary_text(&report));
+        }
         Ok(report)
     }
 }
@@ -590,6 +601,7 @@ fn report(
                 )
             })
         })
+        .or_else(|| (!heartbeat_seen(station)).then(|| "the station sent no Heartbeat".to_owned()))
         .or_else(|| {
             (validation_errors > 0)
                 .then(|| format!("{validation_errors} message(s) failed validation"))
@@ -772,6 +784,52 @@ mod tests {
         for bad in ["0", "-1", "nan", "61", "x"] {
             assert!(parse_step(bad).is_err(), "{bad}");
         }
+    }
+
+    /// The station at the end of a 2.0.1 session without a fault that went as expected.
+    fn finished_station(actions: &[&str]) -> StationSnapshot {
+        let mut messages = MessageCounts::default();
+        for action in actions {
+            messages.by_action.insert((*action).to_owned(), 1);
+        }
+        StationSnapshot {
+            identity: STATION.into(),
+            online: false,
+            connected: false,
+            version: Some("2.0.1".into()),
+            remote: None,
+            connections: 1,
+            boot: None,
+            connectors: vec![crate::lab::view::ConnectorSnapshot {
+                evse: Some(1),
+                connector: 1,
+                status: Some("Available".into()),
+                cause: None,
+                since: None,
+                history: strings(&["Available", "Occupied", "Available"]),
+            }],
+            last_heartbeat: None,
+            health: None,
+            last_seen: None,
+            last_disconnect: None,
+            last_refusal: None,
+            messages,
+            validation_errors: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_run_without_a_heartbeat_fails() {
+        let without = finished_station(&["BootNotification", "StatusNotification"]);
+        let run = report(OcppVersion::V201, false, Some(&without), true, None, false);
+        assert!(!run.ok);
+        assert_eq!(
+            run.problem.as_deref(),
+            Some("the station sent no Heartbeat")
+        );
+        let with = finished_station(&["BootNotification", "StatusNotification", "Heartbeat"]);
+        let run = report(OcppVersion::V201, false, Some(&with), true, None, false);
+        assert!(run.ok, "{:?}", run.problem);
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! `ocpp-station demo` and `ocpp-station lab-csms`, end to end.
 //!
 //! - The demo runs a whole session per version and its JSON view lines must show the connector
-//!   statuses the session produces, in order, with every message valid against the official
-//!   schemas.
+//!   statuses the session produces, in order, the fault's cause in words, and a Heartbeat, with
+//!   every message valid against the official schemas. Without a terminal and without `--json`
+//!   it prints an event log: one line per change, each verdict once, the same cause words for
+//!   either version.
 //! - The lab CSMS and the reference CSMS (tests/csms/csms.py on the Python `ocpp` package) must
 //!   agree on what is valid: the same station passes both, and the same hand-made frames, valid
 //!   and broken, get the same verdict from both.
@@ -89,13 +91,13 @@ fn wait(child: &mut Child, what: &str, deadline: Duration) -> ExitStatus {
 // The demo
 // ---------------------------------------------------------------------------------------------
 
-/// Runs the demo for one version; returns its exit code and JSON lines.
-fn run_demo(version: &str) -> (i32, Vec<Value>, String) {
+/// Runs the demo for `version` with `extra` arguments, stdout a pipe; returns its exit code,
+/// stdout lines and stderr.
+fn run_demo_with(version: &str, extra: &[&str]) -> (i32, Vec<String>, String) {
     let schemas = schema_dir().to_string_lossy().into_owned();
     let mut child = Command::new(common::station_bin())
         .args([
             "demo",
-            "--json",
             "--version",
             version,
             "--step-seconds",
@@ -103,6 +105,7 @@ fn run_demo(version: &str) -> (i32, Vec<Value>, String) {
             "--schemas",
             &schemas,
         ])
+        .args(extra)
         .env_remove("OCPP_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -122,16 +125,24 @@ fn run_demo(version: &str) -> (i32, Vec<Value>, String) {
         let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut text);
         text
     });
-    let status = wait(&mut child, "the demo", Duration::from_secs(90));
-    let lines: Vec<Value> = out
-        .join()
-        .unwrap()
+    let status = wait(&mut child, "the demo", Duration::from_secs(120));
+    (
+        status.code().unwrap_or(-1),
+        out.join().unwrap(),
+        err.join().unwrap(),
+    )
+}
+
+/// Runs the demo for one version with `--json`; returns its exit code and JSON lines.
+fn run_demo(version: &str) -> (i32, Vec<Value>, String) {
+    let (code, lines, stderr) = run_demo_with(version, &["--json"]);
+    let lines = lines
         .iter()
         .map(|line| {
             serde_json::from_str(line).unwrap_or_else(|_| panic!("not a JSON line: {line:?}"))
         })
         .collect();
-    (status.code().unwrap_or(-1), lines, err.join().unwrap())
+    (code, lines, stderr)
 }
 
 /// The session connector (EVSE 1 connector 1, or 1.6 connector 1) in one view line.
@@ -211,6 +222,21 @@ fn check_demo(version: &str, expected: &[&str]) -> Vec<Value> {
         .filter(|l| l["event"] == "message" && l["direction"] == "to_station")
         .count();
     assert_eq!(calls, answers, "{}", context());
+    // All three messages a station exists to send.
+    for action in ["BootNotification", "StatusNotification", "Heartbeat"] {
+        assert!(
+            lines.iter().any(|l| l["event"] == "message"
+                && l["direction"] == "from_station"
+                && l["action"] == action),
+            "no {action} in the demo\n{}",
+            context()
+        );
+    }
+    assert!(
+        summary["messages"]["by_action"]["Heartbeat"].as_u64() >= Some(1),
+        "{}",
+        context()
+    );
     views
         .iter()
         .filter_map(|v| session_connector(v))
@@ -225,9 +251,18 @@ fn the_201_demo_shows_occupied_then_the_earth_fault() {
         "2.0.1",
         &["Available", "Occupied", "Available", "Faulted", "Available"],
     );
+    // What happened, in the words 1.6 uses too (its info), from the NotifyEvent's techInfo.
     assert!(
-        causes.iter().any(|c| c["tech_code"] == "GroundFailure"),
-        "the earth fault's techCode never showed: {causes:?}"
+        causes
+            .iter()
+            .any(|c| c["tech_code"] == "GroundFailure" && c["tech_info"] == "earth fault"),
+        "the earth fault's techCode and techInfo never showed: {causes:?}"
+    );
+    assert!(
+        causes
+            .iter()
+            .any(|c| c["tech_info"] == "recovering from a fault (HARDFAULT_END)"),
+        "the recovery's techInfo never showed: {causes:?}"
     );
 }
 
@@ -253,6 +288,48 @@ fn the_16_demo_shows_every_session_phase_then_the_earth_fault() {
             .any(|c| c["error_code"] == "GroundFailure" && c["info"] == "earth fault"),
         "the earth fault's errorCode never showed: {causes:?}"
     );
+}
+
+#[test]
+fn without_a_terminal_the_demo_prints_one_line_per_change_and_each_verdict_once() {
+    let (code, lines, stderr) = run_demo_with("both", &[]);
+    let text = lines.join("\n");
+    let context = || format!("exit code {code}\nstderr:\n{stderr}\nstdout:\n{text}");
+    assert_eq!(code, 0, "{}", context());
+    // No screen redraws and no table: a log.
+    assert!(!text.contains('\u{1b}'), "{}", context());
+    assert!(!text.contains("STATION "), "{}", context());
+    let count = |needle: &str| lines.iter().filter(|l| l.contains(needle)).count();
+    for title in [
+        "ocpp-station demo, OCPP 2.0.1 (run 1 of 2)",
+        "ocpp-station demo, OCPP 1.6 (run 2 of 2)",
+        "Demo, OCPP 2.0.1: OK",
+        "Demo, OCPP 1.6: OK",
+    ] {
+        assert_eq!(count(title), 1, "{title:?}\n{}", context());
+    }
+    // Each run on its own: the 1.6 run starts at its title.
+    let second = lines
+        .iter()
+        .position(|l| l.contains("ocpp-station demo, OCPP 1.6"))
+        .unwrap();
+    let (v201, v16) = lines.split_at(second);
+    for (version, run) in [("2.0.1", v201), ("1.6", v16)] {
+        let has = |needle: &str| run.iter().any(|l| l.contains(needle));
+        for expected in [
+            "DEMO_AC_001 registration: Accepted",
+            "DEMO_AC_001 Heartbeat",
+            "Faulted, cause: GroundFailure (earth fault)",
+            "cause: OtherError (recovering from a fault (HARDFAULT_END))",
+            "Faulted > Available",
+        ] {
+            assert!(
+                has(expected),
+                "OCPP {version}: no {expected:?}\n{}",
+                context()
+            );
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

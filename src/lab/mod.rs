@@ -4,7 +4,7 @@
 //! - [`server`] accepts stations and answers them; [`handshake`], [`answer`] and [`schemas`]
 //!   are its pure parts (who may connect, what is answered, what is valid).
 //! - [`view`] is the operator's view of every station (pure), [`render`] draws it as a table,
-//!   [`monitor`] keeps it and prints it.
+//!   [`event_log`] as one line per change, [`monitor`] keeps it and prints it.
 //! - [`firmware`] and [`script`] are the simulated controller's behaviour (pure);
 //!   [`sim_controller`] runs them on a pseudo-terminal ([`pty`]).
 //!
@@ -12,6 +12,7 @@
 
 pub mod answer;
 pub mod clock;
+pub mod event_log;
 pub mod firmware;
 pub mod handshake;
 pub mod monitor;
@@ -94,13 +95,7 @@ async fn serve_until_stopped(args: &LabCsmsArgs, settings: LabSettings) -> ExitC
     let address = listener.local_addr().unwrap_or(args.listen);
     let scheme = if settings.tls.is_some() { "wss" } else { "ws" };
     let url = format!("{scheme}://{address}/ocpp");
-    let mode = if args.json {
-        OutputMode::Json
-    } else {
-        OutputMode::Table {
-            terminal: std::io::stdout().is_terminal(),
-        }
-    };
+    let mode = OutputMode::for_stdout(args.json);
     let mut monitor = Monitor::new(View::new(args.offline_after()), mode, std::io::stdout());
     monitor.set_header(header(args, &settings, &url));
     monitor.line(

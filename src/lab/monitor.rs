@@ -1,5 +1,7 @@
 //! Shows the operator's view as it changes: JSON lines (one per event, plus a `view` snapshot
-//! whenever a station's picture changed) or a text table, redrawn in place on a terminal.
+//! whenever a station's picture changed), a text table redrawn in place on a terminal, or,
+//! when the output is not a terminal, an event log with one line per change
+//! ([`super::event_log`]).
 //!
 //! The JSON lines are the lab's interface for scripts and tests:
 //!
@@ -12,11 +14,12 @@
 //! plus `connected`, `refused`, `failed`, `invalid` and `disconnected` events, and whatever the
 //! caller adds with [`Monitor::line`].
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use super::event_log;
 use super::render;
 use super::server::LabEvent;
 use super::view::{Stamp, StationSnapshot, View};
@@ -30,11 +33,23 @@ const MIN_REDRAW: Duration = Duration::from_millis(100);
 pub enum OutputMode {
     /// JSON lines.
     Json,
-    /// A text table: redrawn in place on a terminal, else printed again on each change.
-    Table {
-        /// stdout is a terminal.
-        terminal: bool,
-    },
+    /// A text table redrawn in place: for a terminal.
+    Table,
+    /// One line per change: for a pipe or a file, where a redrawn table would only pile up.
+    Log,
+}
+
+impl OutputMode {
+    /// JSON lines when asked for, else the table on a terminal and the log elsewhere.
+    pub fn for_stdout(json: bool) -> Self {
+        if json {
+            OutputMode::Json
+        } else if std::io::stdout().is_terminal() {
+            OutputMode::Table
+        } else {
+            OutputMode::Log
+        }
+    }
 }
 
 /// The view plus its output.
@@ -42,9 +57,11 @@ pub struct Monitor<W: Write> {
     view: View,
     mode: OutputMode,
     header: Vec<String>,
+    /// Header lines not yet in the log (log mode prints each new header line once).
+    header_pending: Vec<String>,
     out: W,
     /// The stations as last shown, to show only changes.
-    shown: Option<Value>,
+    shown: Option<Vec<StationSnapshot>>,
     last_draw: Option<Instant>,
 }
 
@@ -55,20 +72,35 @@ impl<W: Write> Monitor<W> {
             view,
             mode,
             header: Vec::new(),
+            header_pending: Vec::new(),
             out,
             shown: None,
             last_draw: None,
         }
     }
 
-    /// The lines above the table (ignored in JSON mode).
+    /// The lines above the table (ignored in JSON mode); the log shows each line that is new
+    /// (a header line that changed, such as the demo controller's step) once.
     pub fn set_header(&mut self, header: Vec<String>) {
-        if self.header != header {
-            self.header = header;
-            // The header is part of what is shown: redraw with it.
-            self.last_draw = None;
-            self.shown = None;
+        if self.header == header {
+            return;
         }
+        match self.mode {
+            OutputMode::Json => {}
+            OutputMode::Table => {
+                // The header is part of what is shown: redraw with it.
+                self.last_draw = None;
+                self.shown = None;
+            }
+            OutputMode::Log => {
+                for (index, line) in header.iter().enumerate() {
+                    if self.header.get(index) != Some(line) {
+                        self.header_pending.push(line.clone());
+                    }
+                }
+            }
+        }
+        self.header = header;
     }
 
     /// Prints one extra JSON line (JSON mode only), with `at` added.
@@ -83,9 +115,9 @@ impl<W: Write> Monitor<W> {
         let _ = self.out.flush();
     }
 
-    /// Prints text as it is (table mode only): a summary, a notice.
+    /// Prints text as it is (table and log modes): a summary, a notice.
     pub fn text(&mut self, text: &str) {
-        if let OutputMode::Table { .. } = self.mode {
+        if self.mode != OutputMode::Json {
             let _ = write!(self.out, "{text}");
             let _ = self.out.flush();
         }
@@ -150,20 +182,19 @@ impl<W: Write> Monitor<W> {
     /// terminal (for the "ago" columns) and notices stations going silent.
     pub fn refresh(&mut self, now: Stamp, tick: bool) {
         let stations = self.view.snapshot(now.mono);
-        let value = json!(stations);
-        let changed = self.shown.as_ref() != Some(&value);
+        let changed = self.shown.as_ref() != Some(&stations);
         match self.mode {
             OutputMode::Json => {
                 if changed {
                     let line = json!({
                         "event": "view",
                         "at": format_timestamp(now.wall),
-                        "stations": value,
+                        "stations": stations,
                     });
                     let _ = writeln!(self.out, "{line}");
                 }
             }
-            OutputMode::Table { terminal: true } => {
+            OutputMode::Table => {
                 let recently = self
                     .last_draw
                     .is_some_and(|t| now.mono.saturating_duration_since(t) < MIN_REDRAW);
@@ -176,17 +207,21 @@ impl<W: Write> Monitor<W> {
                     return;
                 }
             }
-            OutputMode::Table { terminal: false } => {
-                if changed && tick {
-                    let table = render::table(&self.header, &stations, now.wall);
-                    let _ = writeln!(self.out, "{table}");
-                } else if changed {
-                    return;
+            OutputMode::Log => {
+                let time = now.wall.format("%H:%M:%S");
+                for line in std::mem::take(&mut self.header_pending) {
+                    let _ = writeln!(self.out, "{time} {line}");
+                }
+                if changed {
+                    let before = self.shown.as_deref().unwrap_or_default();
+                    for line in event_log::changes(before, &stations, self.view.offline_after()) {
+                        let _ = writeln!(self.out, "{time} {line}");
+                    }
                 }
             }
         }
         let _ = self.out.flush();
-        self.shown = Some(value);
+        self.shown = Some(stations);
     }
 
     /// Every station as it stands.
@@ -361,7 +396,7 @@ mod tests {
         let start = Instant::now();
         let mut monitor = Monitor::new(
             View::new(Duration::from_secs(30)),
-            OutputMode::Table { terminal: true },
+            OutputMode::Table,
             Vec::new(),
         );
         monitor.set_header(vec!["lab CSMS".into()]);
@@ -370,5 +405,67 @@ mod tests {
         let text = String::from_utf8(monitor.into_output()).unwrap();
         assert_eq!(text.matches(render::CLEAR_SCREEN).count(), 2);
         assert!(text.contains("lab CSMS"));
+    }
+
+    #[test]
+    fn without_a_terminal_each_change_is_one_line_and_the_header_is_not_repeated() {
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "a fixed origin for the test clock"
+        )]
+        let start = Instant::now();
+        let mut monitor = Monitor::new(
+            View::new(Duration::from_secs(30)),
+            OutputMode::Log,
+            Vec::new(),
+        );
+        monitor.set_header(vec!["demo".into(), "step 1".into()]);
+        monitor.on_event(LabEvent::Connected {
+            at: stamp(start, 0),
+            conn: 1,
+            identity: "CP1".into(),
+            version: OcppVersion::V201,
+            remote: "127.0.0.1:4000".parse().unwrap(),
+            offered: "ocpp2.0.1".into(),
+        });
+        monitor.refresh(stamp(start, 0), false);
+        // Ticks without a change print nothing.
+        for second in 1..5 {
+            monitor.refresh(stamp(start, second), true);
+        }
+        monitor.set_header(vec!["demo".into(), "step 2".into()]);
+        let status = WireMessage {
+            kind: MessageKind::Call,
+            id: Some("m1".into()),
+            action: Some("StatusNotification".into()),
+            payload: json!({"evseId": 1, "connectorId": 1, "connectorStatus": "Available",
+                "timestamp": "2026-01-01T00:00:05.000Z"}),
+            error: None,
+        };
+        monitor.on_event(LabEvent::Message {
+            at: stamp(start, 5),
+            identity: "CP1".into(),
+            version: OcppVersion::V201,
+            direction: Direction::FromStation,
+            message: status,
+        });
+        monitor.refresh(stamp(start, 5), false);
+        monitor.refresh(stamp(start, 6), true);
+
+        let text = String::from_utf8(monitor.into_output()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "00:00:00 demo",
+                "00:00:00 step 1",
+                "00:00:00 CP1 connected: OCPP 2.0.1 from 127.0.0.1:4000",
+                "00:00:05 step 2",
+                "00:00:05 CP1 boot: registered before this lab started (a station does not \
+                 boot again when it reconnects)",
+                "00:00:05 CP1 evse 1 connector 1: Available",
+            ]
+        );
+        assert!(!text.contains(render::CLEAR_SCREEN));
     }
 }

@@ -81,7 +81,7 @@ pub struct LabCsmsArgs {
     pub offline_seconds: Option<u64>,
 
     /// Print JSON lines (every message, and a snapshot of the view on each change) instead of
-    /// the table.
+    /// the table (or, when stdout is not a terminal, the one-line-per-change log).
     #[arg(long)]
     pub json: bool,
 }

@@ -66,6 +66,9 @@ fn station_rows(out: &mut String, s: &StationSnapshot, now: DateTime<Utc>) {
         "{identity:<20} {link:<8} {version:<6} {status:<9} {heartbeat:<12} {messages:<8} {:<9} {identification}",
         s.validation_errors.count
     );
+    if let Some(note) = boot_note(s) {
+        let _ = writeln!(out, "    boot: {}", note.text());
+    }
     for connector in &s.connectors {
         connector_row(out, connector, now);
     }
@@ -95,12 +98,54 @@ fn station_rows(out: &mut String, s: &StationSnapshot, now: DateTime<Utc>) {
     }
 }
 
-fn connector_row(out: &mut String, c: &ConnectorSnapshot, now: DateTime<Utc>) {
-    let name = match c.evse {
+/// Why a station that has connected shows no boot data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BootNote {
+    /// Nothing heard yet: the Boot may still be coming, or the station registered earlier.
+    NotYet,
+    /// It sent other messages and no Boot: it registered before this lab started. A station
+    /// sends BootNotification once per start, not when it reconnects.
+    RegisteredBefore,
+}
+
+impl BootNote {
+    /// The words for the operator.
+    pub fn text(self) -> &'static str {
+        match self {
+            BootNote::NotYet => {
+                "no BootNotification yet (a station registered before this lab started sends \
+                 none when it reconnects)"
+            }
+            BootNote::RegisteredBefore => {
+                "registered before this lab started (a station does not boot again when it \
+                 reconnects)"
+            }
+        }
+    }
+}
+
+/// The note for a station that has connected and shows no boot data; `None` once it booted.
+pub fn boot_note(s: &StationSnapshot) -> Option<BootNote> {
+    if s.boot.is_some() || s.connections == 0 {
+        None
+    } else if s.messages.received > 0 {
+        Some(BootNote::RegisteredBefore)
+    } else {
+        Some(BootNote::NotYet)
+    }
+}
+
+/// `evse 1 connector 1` (2.0.1), `connector 0 (station)`, `connector 1` (1.6).
+pub fn connector_name(c: &ConnectorSnapshot) -> String {
+    match c.evse {
         Some(evse) => format!("evse {evse} connector {}", c.connector),
         None if c.connector == 0 => "connector 0 (station)".to_owned(),
         None => format!("connector {}", c.connector),
-    };
+    }
+}
+
+fn connector_row(out: &mut String, c: &ConnectorSnapshot, now: DateTime<Utc>) {
+    let name = connector_name(c);
     let status = cell(c.status.as_deref(), 16);
     let since = ago(c.since.as_deref(), now);
     let history = c
@@ -148,17 +193,16 @@ pub fn health_text(health: &HealthSnapshot) -> String {
     parts.join(", ")
 }
 
-/// A cause in one line: `GroundFailure (earth fault) [PHASE_FAULT]`.
+/// A cause in one line, in the same words for either version: the code (1.6 `errorCode`, 2.0.1
+/// `techCode`), what happened (1.6 `info`, 2.0.1 `techInfo`) and the vendor's code:
+/// `GroundFailure (earth fault)`, `OtherError (phase fault) [PHASE_FAULT]`.
 pub fn cause_text(cause: &Cause) -> String {
     let mut parts = Vec::new();
-    if let Some(code) = &cause.error_code {
+    if let Some(code) = cause.error_code.as_ref().or(cause.tech_code.as_ref()) {
         parts.push(cell(Some(code), 40));
     }
-    if let Some(code) = &cause.tech_code {
-        parts.push(format!("techCode {}", cell(Some(code), 40)));
-    }
-    if let Some(info) = &cause.info {
-        parts.push(format!("({})", cell(Some(info), 60)));
+    if let Some(info) = cause.info.as_ref().or(cause.tech_info.as_ref()) {
+        parts.push(format!("({})", cell(Some(info), 100)));
     }
     if let Some(vendor) = &cause.vendor_error_code {
         parts.push(format!("[{}]", cell(Some(vendor), 60)));
@@ -167,7 +211,7 @@ pub fn cause_text(cause: &Cause) -> String {
 }
 
 /// A value for a cell: printable, at most `max` characters, `-` when absent.
-fn cell(value: Option<&str>, max: usize) -> String {
+pub fn cell(value: Option<&str>, max: usize) -> String {
     match value {
         Some(value) if !value.is_empty() => printable(value, max),
         _ => "-".to_owned(),
@@ -237,6 +281,7 @@ mod tests {
                         info: Some("earth fault".into()),
                         vendor_error_code: None,
                         tech_code: None,
+                        tech_info: None,
                     }),
                     since: Some("2026-01-01T00:00:50.000Z".into()),
                     history: vec!["Available".into(), "Faulted".into()],
@@ -316,14 +361,52 @@ mod tests {
             error_code: Some("OtherError".into()),
             info: Some("phase fault".into()),
             vendor_error_code: Some("PHASE_FAULT".into()),
-            tech_code: None,
+            ..Cause::default()
         };
         assert_eq!(cause_text(&cause), "OtherError (phase fault) [PHASE_FAULT]");
         let cause = Cause {
             tech_code: Some("GroundFailure".into()),
             ..Cause::default()
         };
-        assert_eq!(cause_text(&cause), "techCode GroundFailure");
+        assert_eq!(cause_text(&cause), "GroundFailure");
+    }
+
+    #[test]
+    fn a_cause_reads_the_same_in_either_version() {
+        let v16 = Cause {
+            error_code: Some("OtherError".into()),
+            info: Some("recovering from a fault (HARDFAULT_END)".into()),
+            ..Cause::default()
+        };
+        let v201 = Cause {
+            tech_code: Some("OtherError".into()),
+            tech_info: Some("recovering from a fault (HARDFAULT_END)".into()),
+            ..Cause::default()
+        };
+        assert_eq!(
+            cause_text(&v201),
+            "OtherError (recovering from a fault (HARDFAULT_END))"
+        );
+        assert_eq!(cause_text(&v201), cause_text(&v16));
+    }
+
+    #[test]
+    fn a_station_without_boot_data_says_why() {
+        let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 1, 0).unwrap();
+        let mut s = station();
+        s.boot = None;
+        s.messages = MessageCounts::default();
+        let text = table(&[], &[s.clone()], now);
+        assert!(text.contains("boot: no BootNotification yet"), "{text}");
+        // It has sent something, and no Boot: it registered earlier.
+        s.messages.received = 1;
+        let text = table(&[], &[s.clone()], now);
+        assert!(
+            text.contains("boot: registered before this lab started"),
+            "{text}"
+        );
+        s.boot = station().boot;
+        assert!(!table(&[], &[s], now).contains("boot:"));
     }
 
     #[test]

@@ -3,9 +3,10 @@
 //!
 //! Per station: online or offline (offline once nothing has been heard for the offline
 //! threshold, or the connection is closed), the OCPP version, the boot data, each connector's
-//! status with its cause (1.6 `errorCode`/`info`/`vendorErrorCode`, 2.0.1 the `techCode` of a
-//! `Connector.Problem` NotifyEvent) and the statuses it went through, the last heartbeat, message
-//! counts and validation errors.
+//! status with its cause (1.6 `errorCode`/`info`/`vendorErrorCode`, 2.0.1 the `techCode` and
+//! `techInfo` of a `Connector.Problem` NotifyEvent) and the statuses it went through, the last
+//! heartbeat, message counts and validation errors. One entry per identity: the connectors shown
+//! are those of the version the station speaks now.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -131,7 +132,8 @@ pub struct StationSnapshot {
 /// Boot data and answer.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct BootSnapshot {
-    /// The registration status the CSMS answered.
+    /// The registration status the CSMS answered to the last BootNotification (`None` until it
+    /// is answered).
     pub status: Option<String>,
     /// The vendor (2.0.1 `vendorName`, 1.6 `chargePointVendor`).
     pub vendor: Option<String>,
@@ -183,6 +185,8 @@ pub struct Cause {
     pub vendor_error_code: Option<String>,
     /// 2.0.1 `techCode` of the `Connector.Problem` NotifyEvent.
     pub tech_code: Option<String>,
+    /// 2.0.1 `techInfo` of the same event: what happened, in words.
+    pub tech_info: Option<String>,
 }
 
 impl Cause {
@@ -242,7 +246,9 @@ impl View {
         self.stations.entry(clip(identity)).or_default()
     }
 
-    /// A station connected (connection number `conn`) and speaks `version`.
+    /// A station connected (connection number `conn`) and speaks `version`. A station that now
+    /// speaks another version than before loses its connectors: they were numbered and named
+    /// in the other version's terms, and it reports them again in the new one.
     pub fn connected(
         &mut self,
         at: Stamp,
@@ -252,6 +258,9 @@ impl View {
         remote: &str,
     ) {
         let station = self.station(identity);
+        if station.version.is_some_and(|previous| previous != version) {
+            station.connectors.clear();
+        }
         station.connection = Some(conn);
         station.version = Some(version);
         station.remote = Some(remote.to_owned());
@@ -387,10 +396,10 @@ impl StationState {
 
     fn on_call(&mut self, at: Stamp, version: OcppVersion, action: &str, payload: &Value) {
         match (action, version) {
+            // A new Boot waits for a new answer: its status is that answer, not the last one.
             ("BootNotification", OcppVersion::V201) => {
-                let status = self.boot.take().and_then(|b| b.status);
                 self.boot = Some(BootSnapshot {
-                    status,
+                    status: None,
                     vendor: text(payload, &["chargingStation", "vendorName"]),
                     model: text(payload, &["chargingStation", "model"]),
                     serial_number: text(payload, &["chargingStation", "serialNumber"]),
@@ -399,9 +408,8 @@ impl StationState {
                 });
             }
             ("BootNotification", OcppVersion::V16) => {
-                let status = self.boot.take().and_then(|b| b.status);
                 self.boot = Some(BootSnapshot {
-                    status,
+                    status: None,
                     vendor: text(payload, &["chargePointVendor"]),
                     model: text(payload, &["chargePointModel"]),
                     serial_number: text(payload, &["chargePointSerialNumber"])
@@ -444,6 +452,7 @@ impl StationState {
                     info: text(payload, &["info"]),
                     vendor_error_code: text(payload, &["vendorErrorCode"]),
                     tech_code: None,
+                    tech_info: None,
                 };
                 let entry = self.connectors.entry((None, connector)).or_default();
                 entry.cause = (!cause.is_empty()).then_some(cause);
@@ -480,6 +489,7 @@ impl StationState {
         let entry = self.connectors.entry((Some(evse), connector)).or_default();
         entry.cause = active.then(|| Cause {
             tech_code: text(event, &["techCode"]).or_else(|| Some("Problem".to_owned())),
+            tech_info: text(event, &["techInfo"]),
             ..Cause::default()
         });
     }
@@ -502,7 +512,6 @@ impl ConnectorState {
     }
 }
 
-/// The string at `path`, clipped.
 /// The sample of an ocpp-station `Metrics` DataTransfer (1.6 carries it as JSON text, 2.0.1 as
 /// an object); `None` for any other DataTransfer or data that is not a sample.
 fn metrics_sample(payload: &Value) -> Option<Sample> {
@@ -517,6 +526,7 @@ fn metrics_sample(payload: &Value) -> Option<Sample> {
     }
 }
 
+/// The string at `path`, clipped.
 fn text(value: &Value, path: &[&str]) -> Option<String> {
     path.iter()
         .try_fold(value, |v, key| v.get(key))
@@ -671,6 +681,30 @@ mod tests {
     }
 
     #[test]
+    fn every_boot_waits_for_its_own_answer() {
+        use Direction::{FromStation, ToStation};
+        let clock = Clock::new();
+        let mut view = View::new(Duration::from_secs(30));
+        let v = OcppVersion::V16;
+        view.connected(clock.at(0), 1, "CP1", v, "r");
+        let boot = call(
+            "BootNotification",
+            json!({"chargePointVendor": "V", "chargePointModel": "M"}),
+        );
+        let status = |view: &View, t| only(view, clock.at(t).mono).boot.and_then(|b| b.status);
+        view.message(clock.at(1), "CP1", v, FromStation, &boot);
+        assert_eq!(status(&view, 1), None);
+        let pending = result("BootNotification", json!({"status": "Pending"}));
+        view.message(clock.at(1), "CP1", v, ToStation, &pending);
+        assert_eq!(status(&view, 1).as_deref(), Some("Pending"));
+        view.message(clock.at(2), "CP1", v, FromStation, &boot);
+        assert_eq!(status(&view, 2), None);
+        let accepted = result("BootNotification", json!({"status": "Accepted"}));
+        view.message(clock.at(2), "CP1", v, ToStation, &accepted);
+        assert_eq!(status(&view, 2).as_deref(), Some("Accepted"));
+    }
+
+    #[test]
     fn the_metrics_data_transfer_is_the_stations_health_in_either_version() {
         use Direction::FromStation;
         let clock = Clock::new();
@@ -779,6 +813,45 @@ mod tests {
     }
 
     #[test]
+    fn a_station_that_switches_version_shows_only_the_new_versions_connectors() {
+        let clock = Clock::new();
+        let mut view = View::new(Duration::from_secs(30));
+        view.connected(clock.at(0), 1, "CP1", OcppVersion::V201, "r");
+        view.message(
+            clock.at(1),
+            "CP1",
+            OcppVersion::V201,
+            Direction::FromStation,
+            &call(
+                "StatusNotification",
+                json!({"evseId": 1, "connectorId": 1, "connectorStatus": "Available", "timestamp": "t"}),
+            ),
+        );
+        view.disconnected(clock.at(2), 1, "CP1", "closed (1000)");
+        // A reconnect on the same version keeps what the station reported.
+        view.connected(clock.at(3), 2, "CP1", OcppVersion::V201, "r");
+        assert_eq!(only(&view, clock.at(3).mono).connectors.len(), 1);
+        view.connected(clock.at(4), 3, "CP1", OcppVersion::V16, "r");
+        for connector in [0, 1] {
+            view.message(
+                clock.at(5),
+                "CP1",
+                OcppVersion::V16,
+                Direction::FromStation,
+                &call(
+                    "StatusNotification",
+                    json!({"connectorId": connector, "status": "Available", "errorCode": "NoError"}),
+                ),
+            );
+        }
+        let s = only(&view, clock.at(5).mono);
+        assert_eq!(s.version.as_deref(), Some("1.6"));
+        let shown: Vec<_> = s.connectors.iter().map(|c| (c.evse, c.connector)).collect();
+        assert_eq!(shown, [(None, 0), (None, 1)]);
+        assert_eq!(s.connections, 3);
+    }
+
+    #[test]
     fn a_201_problem_event_sets_and_clears_the_tech_code() {
         let clock = Clock::new();
         let mut view = View::new(Duration::from_secs(30));
@@ -791,7 +864,8 @@ mod tests {
                 "eventNotificationType": "HardWiredNotification",
                 "component": {"name": "Connector", "evse": {"id": 1, "connectorId": 1}},
                 "variable": {"name": "Problem"},
-                "techCode": "GroundFailure"
+                "techCode": "GroundFailure",
+                "techInfo": "earth fault"
             });
             if cleared {
                 event["cleared"] = json!(true);
@@ -813,8 +887,12 @@ mod tests {
             Direction::FromStation,
             &problem(true, false),
         );
-        let cause = only(&view, clock.at(1).mono).connectors[0].cause.clone();
-        assert_eq!(cause.unwrap().tech_code.as_deref(), Some("GroundFailure"));
+        let cause = only(&view, clock.at(1).mono).connectors[0]
+            .cause
+            .clone()
+            .unwrap();
+        assert_eq!(cause.tech_code.as_deref(), Some("GroundFailure"));
+        assert_eq!(cause.tech_info.as_deref(), Some("earth fault"));
         view.message(
             clock.at(2),
             "CP1",

@@ -128,8 +128,13 @@ fn problem_event(
             cause: None,
             // The standard Problem variable is a boolean.
             actual_value: if cleared { "false" } else { "true" }.into(),
+            // techCode is the short code; techInfo says what happened in the words 1.6 puts
+            // in `info`. Both cut to the schema's maxLength (50, 500).
             tech_code: Some(fault.tech_code().chars().take(50).collect()),
-            tech_info: fault.info.clone(),
+            tech_info: fault
+                .info
+                .as_ref()
+                .map(|info| info.chars().take(500).collect()),
             cleared: cleared.then_some(true),
             transaction_id: None,
             variable_monitoring_id: None,
@@ -316,6 +321,24 @@ mod tests {
         let v = encode(&cleared, &boot_info(), now()).unwrap();
         assert_eq!(v["eventData"][0]["actualValue"], "false");
         assert_eq!(v["eventData"][0]["cleared"], true);
+    }
+
+    #[test]
+    fn a_problems_tech_info_keeps_to_the_schemas_length() {
+        let fault = Fault {
+            code: FaultCode::OtherError,
+            info: Some("é".repeat(600)),
+            vendor_error_code: None,
+        };
+        let raised = Request::ConnectorProblem {
+            connector: 1,
+            event_id: 9,
+            fault,
+            cleared: false,
+        };
+        let v = encode(&raised, &boot_info(), now()).unwrap();
+        let info = v["eventData"][0]["techInfo"].as_str().unwrap();
+        assert_eq!(info.chars().count(), 500);
     }
 
     #[test]
