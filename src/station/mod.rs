@@ -303,7 +303,10 @@ impl Station {
         self.queue.clear();
         self.triggered.clear();
 
-        let must_boot = !self.registration.ever_accepted() || self.settings.boot_on_reconnect;
+        // A reconnect is not a reboot, but a CSMS on the other version has not seen this
+        // station's Boot.
+        let must_boot =
+            !self.registration.ever_accepted_on(version) || self.settings.boot_on_reconnect;
         if must_boot {
             if !self.registration.waiting_at(now) {
                 self.queue_boot(now);
@@ -859,7 +862,9 @@ impl Station {
         }
         match answer.status {
             RegistrationStatus::Accepted => {
-                self.registration.accepted();
+                if let Link::Online { version } = self.link {
+                    self.registration.accepted(version);
+                }
                 self.heartbeat_interval =
                     self.device_model
                         .heartbeat_override()

@@ -3,14 +3,15 @@
 use std::time::{Duration, Instant};
 
 use crate::deadline;
-use crate::ocpp::RegistrationStatus;
+use crate::ocpp::{OcppVersion, RegistrationStatus};
 
 /// Where the station stands with the CSMS.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Registration {
     state: State,
-    /// Some Boot was Accepted during this process's life.
-    ever_accepted: bool,
+    /// The OCPP version of the last Boot Accepted during this process's life: a CSMS on the
+    /// other version (after a fallback) has not registered the station.
+    accepted_on: Option<OcppVersion>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +39,7 @@ impl Registration {
     pub fn new() -> Self {
         Self {
             state: State::Unregistered,
-            ever_accepted: false,
+            accepted_on: None,
         }
     }
 
@@ -47,10 +48,10 @@ impl Registration {
         self.state = State::Unregistered;
     }
 
-    /// The CSMS accepted.
-    pub fn accepted(&mut self) {
+    /// The CSMS accepted, speaking `version`.
+    pub fn accepted(&mut self, version: OcppVersion) {
         self.state = State::Accepted;
-        self.ever_accepted = true;
+        self.accepted_on = Some(version);
     }
 
     /// The CSMS answered Pending or Rejected; Boot again after `wait`.
@@ -84,9 +85,10 @@ impl Registration {
         self.state == State::Accepted
     }
 
-    /// Registered at some point of this process's life.
-    pub fn ever_accepted(&self) -> bool {
-        self.ever_accepted
+    /// Registered over `version` at some point of this process's life (and not over the other
+    /// version since).
+    pub fn ever_accepted_on(&self, version: OcppVersion) -> bool {
+        self.accepted_on == Some(version)
     }
 
     /// When the next Boot is due, if one is scheduled.

@@ -515,6 +515,34 @@ fn a_plain_reconnect_is_not_a_reboot() {
 }
 
 #[test]
+fn a_reconnect_on_the_other_version_boots_and_reports_every_connector() {
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V201);
+    p.disconnect();
+    p.run_for(Duration::from_secs(30));
+    // The fallback reached the 1.6 endpoint: that CSMS has not registered the station.
+    p.connect(OcppVersion::V16);
+    assert_eq!(p.count("BootNotification"), 2);
+    let after_second_boot: Vec<u64> = p
+        .calls
+        .iter()
+        .skip_while(|c| c.1 != "BootNotification")
+        .skip(1)
+        .skip_while(|c| c.1 != "BootNotification")
+        .filter(|c| c.1 == "StatusNotification")
+        .map(|c| c.2["connectorId"].as_u64().unwrap())
+        .collect();
+    assert_eq!(after_second_boot, [0, 1, 2]);
+    // Back on 2.0.1: the last Boot was accepted over 1.6, so the 2.0.1 CSMS hears one again.
+    p.disconnect();
+    p.connect(OcppVersion::V201);
+    assert_eq!(p.count("BootNotification"), 3);
+    p.disconnect();
+    p.connect(OcppVersion::V201);
+    assert_eq!(p.count("BootNotification"), 3, "a plain reconnect again");
+}
+
+#[test]
 fn boot_on_reconnect_boots_again_when_asked() {
     let mut s = settings();
     s.boot_on_reconnect = true;
