@@ -735,13 +735,11 @@ fn validate(
             .as_ref()
             .is_some_and(|p| !p.is_empty() && url_carries(url, p.expose()));
         if carries_password {
-            return Err(ConfigError::Conflict {
-                first: name,
-                second: var::STATION_PASSWORD,
-                why: "the URL contains the station password; URLs are shown in logs, the \
-                      status file and the --once report, so the password must not be part of \
-                      one"
-                .to_owned(),
+            return Err(ConfigError::Url {
+                var: name,
+                flag: given.url_flag(name),
+                shown: None,
+                problem: UrlProblem::Password,
             });
         }
         let plain = !url.is_tls();
@@ -1707,16 +1705,15 @@ mod tests {
             "wss://h/ocpp/S3cr3t-pw%21".to_owned(),
         ] {
             let err = with(&[("OCPP_201_URL", &url)]).unwrap_err();
-            assert!(
-                matches!(
-                    err,
-                    ConfigError::Conflict {
-                        first: "OCPP_201_URL",
-                        second: "OCPP_STATION_PASSWORD",
-                        ..
-                    }
-                ),
-                "{url}: {err:?}"
+            assert_eq!(
+                err,
+                ConfigError::Url {
+                    var: "OCPP_201_URL",
+                    flag: None,
+                    shown: None,
+                    problem: UrlProblem::Password
+                },
+                "{url}"
             );
             assert!(!err.to_string().contains(PASSWORD), "{err}");
         }

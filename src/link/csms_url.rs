@@ -52,6 +52,12 @@ pub enum UrlProblem {
     /// A `wss://` host name that is not a valid TLS server name.
     #[error("names a host that TLS cannot verify a certificate for")]
     TlsName,
+    /// The URL contains the station password (found by the configuration, which knows it).
+    #[error(
+        "must not contain the station password (OCPP_STATION_PASSWORD): URLs are shown in logs, \
+         the status file and the --once report"
+    )]
+    Password,
 }
 
 /// A validated `ws://`/`wss://` URL in canonical form. It reads as its text wherever a string is
