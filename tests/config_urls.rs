@@ -8,6 +8,9 @@
 //! `link::dial::tests::the_dial_goes_to_the_parsed_host_port_and_path` checks that on a real
 //! socket), so equal accessors mean the station dials what the text says.
 //!
+//! The daemon's own consumers (its log and the status file) get the canonical URL too; `--once`'s
+//! report is checked in `tests/once.rs`.
+//!
 //! Inputs come from a deterministic generator (the same cases on every run): URLs assembled from
 //! pieces that are nearly right or famously wrong (credentials, `?`/`#`/`@`/`\` in odd places,
 //! ports out of range, empty hosts, IPv6, dot segments, percent escapes), then mutated.
@@ -17,6 +20,8 @@
     clippy::expect_used,
     reason = "test code: a panic is a test failure with a message"
 )]
+
+mod common;
 
 use ocpp_station::config::{self, CliOverrides, ConfigError};
 use ocpp_station::link::csms_url::DialHost;
@@ -298,4 +303,39 @@ fn the_fleet_forms_are_kept() {
         let cfg = load(text, false).unwrap();
         assert_eq!(cfg.endpoint(OcppVersion::V201).unwrap().as_str(), dialled);
     }
+}
+
+#[test]
+fn the_daemon_logs_and_publishes_the_canonical_url() {
+    let csms = common::Csms::start(common::csms_config());
+    let given = format!("WS://LOCALHOST:{}/ocpp201/", csms.port());
+    let env = common::Env::for_csms(&csms)
+        .unset("OCPP_16_URL")
+        .set("OCPP_201_URL", &given);
+    let runtime = std::path::PathBuf::from(env.get("OCPP_RUNTIME_DIR").unwrap());
+    let mut daemon = common::spawn_daemon(&env.pairs());
+    csms.wait_for(
+        |e| common::is_call(e) && e["action"] == "StatusNotification",
+        common::DEADLINE,
+    );
+    let canonical = format!(
+        "ws://localhost:{}/ocpp201/{}",
+        csms.port(),
+        common::STATION_NAME
+    );
+    let mut endpoint = None;
+    for _ in 0..common::DEADLINE * 5 {
+        endpoint = ocpp_station::status_file::read(&runtime)
+            .ok()
+            .and_then(|status| status.link.endpoint);
+        if endpoint.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(endpoint.as_deref(), Some(canonical.as_str()));
+    daemon.terminate();
+    let log = daemon.stderr();
+    assert!(log.contains(&canonical), "{log}");
+    assert!(!log.contains(&given), "{log}");
 }
