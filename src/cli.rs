@@ -148,7 +148,7 @@ pub enum Command {
     Demo(crate::demo::DemoArgs),
     /// Run a CSMS for the lab bench: point a real station at it and watch what it sends.
     ///
-    /// Accepts any path ending in /<identity>, speaks OCPP 2.0.1 and 1.6, answers Boot,
+    /// Accepts any path that ends in a station identity, speaks OCPP 2.0.1 and 1.6, answers Boot,
     /// Heartbeat, StatusNotification, NotifyEvent, NotifyReport, SecurityEventNotification and
     /// DataTransfer (NotImplemented for the rest), optionally checks every message against the
     /// official schemas, and shows each station live (see docs/bench-testing.md).
