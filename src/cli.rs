@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use std::path::Path;
+
+use clap::{Args, Parser, Subcommand};
 
 use crate::config::CliOverrides;
 
@@ -37,6 +39,20 @@ pub struct Cli {
     #[arg(long)]
     pub once: bool,
 
+    /// The settings; `check-config` takes them after its name too.
+    #[command(flatten)]
+    pub station: StationArgs,
+
+    /// What to do instead of running the station.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The settings flags: where the env file is and the values that override it. Accepted before
+/// a subcommand (`ocpp-station --env-file F check-config`) and after the subcommands that use
+/// them (`ocpp-station check-config --env-file F`), so both orders people type work.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct StationArgs {
     /// Read settings from this env file (KEY=value lines, systemd EnvironmentFile syntax); its
     /// values override the same variables in the environment.
     #[arg(long, value_name = "PATH")]
@@ -50,11 +66,12 @@ pub struct Cli {
     #[arg(long, value_name = "VERSION")]
     pub primary: Option<String>,
 
-    /// OCPP 2.0.1 CSMS URL, ws:// or wss:// (overrides OCPP_201_URL).
+    /// OCPP 2.0.1 CSMS URL, ws:// or wss:// without user:password@, ?query or #fragment
+    /// (overrides OCPP_201_URL).
     #[arg(long = "url-201", value_name = "URL")]
     pub url_201: Option<String>,
 
-    /// OCPP 1.6 CSMS URL, ws:// or wss:// (overrides OCPP_16_URL).
+    /// OCPP 1.6 CSMS URL, same rules (overrides OCPP_16_URL).
     #[arg(long = "url-16", value_name = "URL")]
     pub url_16: Option<String>,
 
@@ -73,18 +90,34 @@ pub struct Cli {
     /// Overall deadline of --once in seconds (overrides OCPP_ONCE_TIMEOUT_SECONDS).
     #[arg(long = "timeout", value_name = "SECONDS")]
     pub timeout: Option<u64>,
+}
 
-    /// What to do instead of running the station.
-    #[command(subcommand)]
-    pub command: Option<Command>,
+impl StationArgs {
+    /// `self`, with every flag `later` gives replacing this one.
+    fn overridden_by(&self, later: &StationArgs) -> StationArgs {
+        StationArgs {
+            env_file: later.env_file.clone().or_else(|| self.env_file.clone()),
+            station_name: later
+                .station_name
+                .clone()
+                .or_else(|| self.station_name.clone()),
+            primary: later.primary.clone().or_else(|| self.primary.clone()),
+            url_201: later.url_201.clone().or_else(|| self.url_201.clone()),
+            url_16: later.url_16.clone().or_else(|| self.url_16.clone()),
+            no_fallback: later.no_fallback || self.no_fallback,
+            heartbeat_seconds: later.heartbeat_seconds.or(self.heartbeat_seconds),
+            connectors: later.connectors.or(self.connectors),
+            timeout: later.timeout.or(self.timeout),
+        }
+    }
 }
 
 /// Subcommands.
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum Command {
     /// Validate the configuration and print a summary (the password is never shown); exit code
-    /// 0 when it is valid.
-    CheckConfig,
+    /// 0 when it is valid, 2 when it is not.
+    CheckConfig(StationArgs),
     /// Show the running station's status: CSMS link, registration, heartbeats, connectors,
     /// charge controller, health and the Pi's measurements.
     ///
@@ -99,6 +132,10 @@ pub enum Command {
         /// the station is not running).
         #[arg(long)]
         json: bool,
+
+        /// Read OCPP_RUNTIME_DIR from this env file (as the station does).
+        #[arg(long, value_name = "PATH")]
+        env_file: Option<PathBuf>,
     },
     /// Show a whole charging session on this computer: the station's own code against a lab
     /// CSMS, with a simulated charge controller on a pseudo-terminal. Needs no configuration
@@ -112,7 +149,7 @@ pub enum Command {
     Demo(crate::demo::DemoArgs),
     /// Run a CSMS for the lab bench: point a real station at it and watch what it sends.
     ///
-    /// Accepts any path ending in /<identity>, speaks OCPP 2.0.1 and 1.6, answers Boot,
+    /// Accepts any path that ends in a station identity, speaks OCPP 2.0.1 and 1.6, answers Boot,
     /// Heartbeat, StatusNotification, NotifyEvent, NotifyReport, SecurityEventNotification and
     /// DataTransfer (NotImplemented for the rest), optionally checks every message against the
     /// official schemas, and shows each station live (see docs/bench-testing.md).
@@ -120,18 +157,42 @@ pub enum Command {
 }
 
 impl Cli {
+    /// The settings flags in effect: those after `check-config` win over those before it.
+    pub fn station_args(&self) -> StationArgs {
+        match &self.command {
+            Some(Command::CheckConfig(after)) => self.station.overridden_by(after),
+            _ => self.station.clone(),
+        }
+    }
+
+    /// The `--env-file` in effect, wherever it was given.
+    pub fn env_file(&self) -> Option<&Path> {
+        match &self.command {
+            Some(Command::CheckConfig(StationArgs {
+                env_file: Some(path),
+                ..
+            }))
+            | Some(Command::Status {
+                env_file: Some(path),
+                ..
+            }) => Some(path),
+            _ => self.station.env_file.as_deref(),
+        }
+    }
+
     /// The flags that override configuration variables.
     pub fn overrides(&self) -> CliOverrides {
+        let args = self.station_args();
         CliOverrides {
-            station_name: self.station_name.clone(),
-            primary: self.primary.clone(),
-            url_201: self.url_201.clone(),
-            url_16: self.url_16.clone(),
+            station_name: args.station_name,
+            primary: args.primary,
+            url_201: args.url_201,
+            url_16: args.url_16,
             // Only an explicit --no-fallback overrides; its absence leaves the variable in charge.
-            allow_fallback: self.no_fallback.then_some(false),
-            heartbeat_seconds: self.heartbeat_seconds,
-            connectors: self.connectors,
-            once_timeout_seconds: self.timeout,
+            allow_fallback: args.no_fallback.then_some(false),
+            heartbeat_seconds: args.heartbeat_seconds,
+            connectors: args.connectors,
+            once_timeout_seconds: args.timeout,
         }
     }
 }
@@ -151,7 +212,7 @@ mod tests {
     fn no_arguments_override_nothing() {
         let cli = Cli::try_parse_from(["ocpp-station"]).unwrap();
         assert!(!cli.once);
-        assert_eq!(cli.env_file, None);
+        assert_eq!(cli.env_file(), None);
         assert_eq!(cli.command, None);
         let o = cli.overrides();
         assert_eq!(o.station_name, None);
@@ -190,7 +251,7 @@ mod tests {
         .unwrap();
         assert!(cli.once);
         assert_eq!(
-            cli.env_file.as_deref(),
+            cli.env_file(),
             Some(std::path::Path::new("/etc/ocpp_station.env"))
         );
         let o = cli.overrides();
@@ -205,19 +266,95 @@ mod tests {
     }
 
     #[test]
-    fn check_config_subcommand() {
-        let cli =
-            Cli::try_parse_from(["ocpp-station", "--env-file", "x.env", "check-config"]).unwrap();
-        assert_eq!(cli.command, Some(Command::CheckConfig));
-        assert_eq!(cli.env_file.as_deref(), Some(std::path::Path::new("x.env")));
+    fn check_config_takes_the_settings_on_either_side() {
+        for args in [
+            &["ocpp-station", "--env-file", "x.env", "check-config"][..],
+            &["ocpp-station", "check-config", "--env-file", "x.env"],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            assert!(
+                matches!(cli.command, Some(Command::CheckConfig(_))),
+                "{args:?}"
+            );
+            assert_eq!(cli.env_file(), Some(Path::new("x.env")), "{args:?}");
+        }
+        let cli = Cli::try_parse_from([
+            "ocpp-station",
+            "--env-file",
+            "before.env",
+            "--connectors",
+            "2",
+            "--url-16",
+            "wss://h/16",
+            "check-config",
+            "--env-file",
+            "after.env",
+            "--connectors",
+            "3",
+            "--no-fallback",
+        ])
+        .unwrap();
+        assert_eq!(cli.env_file(), Some(Path::new("after.env")));
+        let o = cli.overrides();
+        assert_eq!(o.connectors, Some(3), "after the subcommand wins");
+        assert_eq!(
+            o.url_16.as_deref(),
+            Some("wss://h/16"),
+            "before still counts"
+        );
+        assert_eq!(o.allow_fallback, Some(false));
+    }
+
+    #[test]
+    fn status_takes_the_env_file_on_either_side() {
+        for args in [
+            &["ocpp-station", "--env-file", "x.env", "status"][..],
+            &["ocpp-station", "status", "--env-file", "x.env"],
+            &["ocpp-station", "status", "--env-file", "x.env", "--json"],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            assert!(
+                matches!(cli.command, Some(Command::Status { .. })),
+                "{args:?}"
+            );
+            assert_eq!(cli.env_file(), Some(Path::new("x.env")), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn the_lab_tools_take_no_station_settings_after_their_name() {
+        for args in [
+            &["ocpp-station", "demo", "--env-file", "x.env"][..],
+            &["ocpp-station", "lab-csms", "--url-201", "ws://h/x"],
+            &["ocpp-station", "status", "--connectors", "2"],
+        ] {
+            let err = Cli::try_parse_from(args).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                clap::error::ErrorKind::UnknownArgument,
+                "{args:?}"
+            );
+        }
     }
 
     #[test]
     fn status_subcommand() {
         let cli = Cli::try_parse_from(["ocpp-station", "status"]).unwrap();
-        assert_eq!(cli.command, Some(Command::Status { json: false }));
+        assert_eq!(
+            cli.command,
+            Some(Command::Status {
+                json: false,
+                env_file: None
+            })
+        );
         let cli = Cli::try_parse_from(["ocpp-station", "status", "--json"]).unwrap();
-        assert_eq!(cli.command, Some(Command::Status { json: true }));
+        assert_eq!(
+            cli.command,
+            Some(Command::Status {
+                json: true,
+                env_file: None
+            })
+        );
         let help = Cli::try_parse_from(["ocpp-station", "status", "--help"]).unwrap_err();
         let help = help.to_string();
         for code in [

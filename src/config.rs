@@ -9,13 +9,12 @@ use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
 use serde::Deserialize;
-use tokio_tungstenite::tungstenite::http::Uri;
 
 use crate::backoff::BackoffConfig;
 use crate::device_model;
 use crate::envfile::{self, EnvFileError};
+use crate::link::csms_url::{self, CsmsUrl, UrlProblem};
 use crate::metrics::Thresholds;
 use crate::metrics::health::DISK_HYSTERESIS_PERCENT;
 use crate::ocpp::{OcppVersion, VERSION_SPELLINGS};
@@ -77,10 +76,11 @@ pub struct Config {
     pub password: Option<Secret>,
     /// `OCPP_PRIMARY`: the version tried first.
     pub primary: OcppVersion,
-    /// `OCPP_201_URL`: the 2.0.1 endpoint as configured (may already end in the identity).
-    pub url_201: Option<String>,
-    /// `OCPP_16_URL`: the 1.6 endpoint as configured.
-    pub url_16: Option<String>,
+    /// `OCPP_201_URL`: the 2.0.1 endpoint as configured, in canonical form (may already end in
+    /// the identity).
+    pub url_201: Option<CsmsUrl>,
+    /// `OCPP_16_URL`: the 1.6 endpoint as configured, in canonical form.
+    pub url_16: Option<CsmsUrl>,
     /// `OCPP_ALLOW_FALLBACK`: whether the other version may be tried (the loader sets it to false
     /// when the other version has no URL, so no user needs to check that again).
     pub allow_fallback: bool,
@@ -216,9 +216,6 @@ const OWNED_PREFIXES: &[&str] = &["OCPP_", "ESP32_"];
 /// Variables whose value must never appear in an error or a warning.
 const SECRET_VARIABLES: &[&str] = &[var::STATION_PASSWORD];
 
-/// Variables holding URLs: shown only without `user:pass@`.
-const URL_VARIABLES: &[&str] = &[var::URL_201, var::URL_16];
-
 /// Default `OCPP_VENDOR` (fits 1.6 chargePointVendor, <= 20).
 const DEFAULT_VENDOR: &str = "ocpp-station";
 /// Default `OCPP_MODEL` (fits chargePointModel, <= 20).
@@ -288,12 +285,27 @@ impl CliOverrides {
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ConfigError {
     /// A required variable is not set (or set to an empty value).
-    #[error("{var} is not set: {why}")]
+    #[error("{var} is not set: {why}{}", near_miss_hint(.near_miss.as_deref(), var))]
     Missing {
         /// The variable.
         var: &'static str,
         /// Why it is needed.
         why: &'static str,
+        /// A set variable whose name is a near miss of this one (a typo), if any.
+        near_miss: Option<String>,
+    },
+    /// A CSMS URL (variable or flag) that cannot be used.
+    #[error("{}{} {problem}", flag.unwrap_or(var), shown.as_ref().map(|s| format!("='{s}'")).unwrap_or_default())]
+    Url {
+        /// The variable.
+        var: &'static str,
+        /// The command-line flag, when the URL was given there.
+        flag: Option<&'static str>,
+        /// The URL as it may be shown (credentials masked, shortened), or `None` when it might
+        /// carry a password.
+        shown: Option<String>,
+        /// What is wrong.
+        problem: UrlProblem,
     },
     /// A variable's value is not acceptable.
     #[error("{var}='{value}' is not valid: expected {allowed}")]
@@ -347,6 +359,7 @@ impl ConfigError {
     pub fn variable(&self) -> Option<&'static str> {
         match self {
             ConfigError::Missing { var, .. }
+            | ConfigError::Url { var, .. }
             | ConfigError::Invalid { var, .. }
             | ConfigError::InvalidSecret { var, .. }
             | ConfigError::File { var, .. } => Some(var),
@@ -370,6 +383,17 @@ impl ConfigError {
                 value: "[redacted]".to_owned(),
                 allowed,
             },
+            ConfigError::Url {
+                var,
+                flag,
+                shown: Some(shown),
+                problem,
+            } if shown.contains(password) => ConfigError::Url {
+                var,
+                flag,
+                shown: None,
+                problem,
+            },
             ConfigError::Conflict { first, second, why } if why.contains(password) => {
                 ConfigError::Conflict {
                     first,
@@ -388,16 +412,32 @@ fn invalid(var: &'static str, value: &str, allowed: impl Into<String>) -> Config
     if SECRET_VARIABLES.contains(&var) {
         return ConfigError::InvalidSecret { var, allowed };
     }
-    let shown = if URL_VARIABLES.contains(&var) {
-        redact::url(value)
-    } else {
-        value.to_owned()
-    };
     ConfigError::Invalid {
         var,
-        value: redact::printable(&shown, 80),
+        value: redact::printable(value, 80),
         allowed,
     }
+}
+
+/// The end of a [`ConfigError::Missing`] message when a set variable looks like a typo of it.
+fn near_miss_hint(near_miss: Option<&str>, var: &str) -> String {
+    near_miss
+        .map(|given| format!(" ({given} is set: did you mean {var}?)"))
+        .unwrap_or_default()
+}
+
+/// The variable `name` most likely stands for: the same name in another case, or one at most
+/// two edits (a letter missing, added, changed or two swapped) away.
+fn closest_variable(name: &str) -> Option<&'static str> {
+    let known = || VARIABLES.iter().chain(crate::logging::VARIABLES).copied();
+    if let Some(same) = known().find(|v| v.eq_ignore_ascii_case(name)) {
+        return Some(same);
+    }
+    known()
+        .map(|v| (strsim::damerau_levenshtein(name, v), v))
+        .filter(|(distance, _)| *distance <= 2)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, v)| v)
 }
 
 /// The variables as text, as envy finds them (prefix stripped, lower-cased). Every field is an
@@ -470,14 +510,14 @@ pub fn load(
     env_file: Option<&Path>,
     cli: &CliOverrides,
 ) -> Result<Config, ConfigError> {
-    let mut warnings = Vec::new();
+    let mut unknown = Unknown::default();
     let mut merged: BTreeMap<&'static str, String> = BTreeMap::new();
-    add_source(&mut merged, &mut warnings, process_env, "the environment");
+    add_source(&mut merged, &mut unknown, process_env, "the environment");
     if let Some(path) = env_file {
         let pairs = envfile::read(path)?;
         add_source(
             &mut merged,
-            &mut warnings,
+            &mut unknown,
             pairs,
             &path.display().to_string(),
         );
@@ -499,45 +539,114 @@ pub fn load(
         .map_err(|e| ConfigError::Environment(e.to_string()))?;
     let password = raw.station_password.clone();
     let controller = controller(raw_controller).map_err(|e| e.scrubbed(password.as_deref()))?;
-    let mut config = validate(raw, warnings).map_err(|e| e.scrubbed(password.as_deref()))?;
+    let given = Given {
+        typos: &unknown.typos,
+        url_flags: (cli.url_201.is_some(), cli.url_16.is_some()),
+    };
+    let mut config =
+        validate(raw, unknown.warnings, &given).map_err(|e| e.scrubbed(password.as_deref()))?;
     config.controller = controller;
     Ok(config)
 }
 
-/// Adds one source's known variables to `merged` (overriding lower sources) and warns about
-/// `OCPP_*` names the loader does not know.
+/// What the sources held besides the known variables.
+#[derive(Default)]
+struct Unknown {
+    /// One sentence per ignored name.
+    warnings: Vec<String>,
+    /// Ignored names that look like a typo of a known one: (as given, the known one).
+    typos: Vec<(String, &'static str)>,
+}
+
+/// How the values were given, for messages that point at the right place.
+struct Given<'a> {
+    /// See [`Unknown::typos`].
+    typos: &'a [(String, &'static str)],
+    /// `--url-201` and `--url-16` were used.
+    url_flags: (bool, bool),
+}
+
+impl Given<'_> {
+    /// A [`ConfigError::Missing`] that names a set variable looking like a typo of `var`.
+    fn missing(&self, var: &'static str, why: &'static str) -> ConfigError {
+        ConfigError::Missing {
+            var,
+            why,
+            near_miss: self
+                .typos
+                .iter()
+                .find(|(_, meant)| *meant == var)
+                .map(|(given, _)| given.clone()),
+        }
+    }
+
+    /// The flag a URL variable was overridden with, if it was.
+    fn url_flag(&self, var: &'static str) -> Option<&'static str> {
+        match var {
+            var::URL_201 if self.url_flags.0 => Some("--url-201"),
+            var::URL_16 if self.url_flags.1 => Some("--url-16"),
+            _ => None,
+        }
+    }
+}
+
+/// Adds one source's known variables to `merged` (overriding lower sources) and notes the
+/// `OCPP_*`/`ESP32_*` names (and other spellings of known ones) that the loader does not read.
 fn add_source(
     merged: &mut BTreeMap<&'static str, String>,
-    warnings: &mut Vec<String>,
+    unknown: &mut Unknown,
     pairs: impl IntoIterator<Item = (String, String)>,
     source: &str,
 ) {
     for (name, value) in pairs {
         if let Some(known) = VARIABLES.iter().copied().find(|v| *v == name) {
             merged.insert(known, value);
-        } else if let Some(known) = VARIABLES.iter().find(|v| v.eq_ignore_ascii_case(&name)) {
-            warnings.push(format!(
+            continue;
+        }
+        if crate::logging::VARIABLES.contains(&name.as_str()) {
+            // Read by the logging set-up, before the configuration is loaded.
+            continue;
+        }
+        let miscased = VARIABLES.iter().any(|v| v.eq_ignore_ascii_case(&name));
+        if !miscased && !OWNED_PREFIXES.iter().any(|p| name.starts_with(p)) {
+            continue;
+        }
+        let meant = closest_variable(&name);
+        let message = match meant {
+            Some(known) if miscased => format!(
                 "{name} (in {source}) is ignored: variable names are case-sensitive, \
                  did you mean {known}?"
-            ));
-        } else if crate::logging::VARIABLES.contains(&name.as_str()) {
-            // Read by the logging set-up, before the configuration is loaded.
-        } else if OWNED_PREFIXES.iter().any(|p| name.starts_with(p)) {
-            let message = format!(
+            ),
+            Some(known) => format!(
+                "{name} (in {source}) is not a variable ocpp-station reads and is ignored: \
+                 did you mean {known}?"
+            ),
+            None => format!(
                 "{name} (in {source}) is not a variable ocpp-station reads and is ignored; \
                  check the spelling"
-            );
-            if !warnings.contains(&message) {
-                warnings.push(message);
-            }
+            ),
+        };
+        if !unknown.warnings.contains(&message) {
+            unknown.warnings.push(message);
+        }
+        if let Some(known) = meant
+            && !unknown.typos.iter().any(|(given, _)| *given == name)
+        {
+            unknown.typos.push((name, known));
         }
     }
 }
 
-fn validate(raw: RawVars, mut warnings: Vec<String>) -> Result<Config, ConfigError> {
-    let station_name = raw.station_name.ok_or(ConfigError::Missing {
-        var: var::STATION_NAME,
-        why: "it is the station identity the CSMS knows this charger by",
+fn validate(
+    raw: RawVars,
+    mut warnings: Vec<String>,
+    given: &Given<'_>,
+) -> Result<Config, ConfigError> {
+    let station_name = raw.station_name.ok_or_else(|| {
+        given.missing(
+            var::STATION_NAME,
+            "it is the station identity the CSMS knows this charger by",
+        )
     })?;
     check_identity(&station_name)?;
 
@@ -553,15 +662,15 @@ fn validate(raw: RawVars, mut warnings: Vec<String>) -> Result<Config, ConfigErr
 
     let url_201 = raw
         .url_201
-        .map(|url| check_url(var::URL_201, &url, &mut warnings))
+        .map(|url| check_url(var::URL_201, &url, given))
         .transpose()?;
     let url_16 = raw
         .url_16
-        .map(|url| check_url(var::URL_16, &url, &mut warnings))
+        .map(|url| check_url(var::URL_16, &url, given))
         .transpose()?;
     let url_of = |version: OcppVersion| match version {
-        OcppVersion::V201 => url_201.as_deref(),
-        OcppVersion::V16 => url_16.as_deref(),
+        OcppVersion::V201 => url_201.as_ref(),
+        OcppVersion::V16 => url_16.as_ref(),
     };
 
     let requested = raw
@@ -590,10 +699,10 @@ fn validate(raw: RawVars, mut warnings: Vec<String>) -> Result<Config, ConfigErr
         ));
         other
     } else {
-        return Err(ConfigError::Missing {
-            var: url_variable(wanted),
-            why: "at least one of OCPP_201_URL and OCPP_16_URL must name the CSMS endpoint",
-        });
+        return Err(given.missing(
+            url_variable(wanted),
+            "at least one of OCPP_201_URL and OCPP_16_URL must name the CSMS endpoint",
+        ));
     };
     // Fallback needs somewhere to fall back to; saying so here spares every user of the flag
     // from checking the other URL again.
@@ -603,10 +712,10 @@ fn validate(raw: RawVars, mut warnings: Vec<String>) -> Result<Config, ConfigErr
     let password = match (auth, raw.station_password) {
         (AuthMode::Basic, Some(password)) => Some(Secret::new(password)),
         (AuthMode::Basic, None) => {
-            return Err(ConfigError::Missing {
-                var: var::STATION_PASSWORD,
-                why: "it is required when OCPP_AUTH_TYPE is basic (the default)",
-            });
+            return Err(given.missing(
+                var::STATION_PASSWORD,
+                "it is required when OCPP_AUTH_TYPE is basic (the default)",
+            ));
         }
         (other, Some(_)) => {
             warnings.push(format!(
@@ -622,7 +731,18 @@ fn validate(raw: RawVars, mut warnings: Vec<String>) -> Result<Config, ConfigErr
 
     for (name, url) in [(var::URL_201, &url_201), (var::URL_16, &url_16)] {
         let Some(url) = url else { continue };
-        let plain = url.starts_with("ws://");
+        let carries_password = password
+            .as_ref()
+            .is_some_and(|p| !p.is_empty() && url_carries(url, p.expose()));
+        if carries_password {
+            return Err(ConfigError::Url {
+                var: name,
+                flag: given.url_flag(name),
+                shown: None,
+                problem: UrlProblem::Password,
+            });
+        }
+        let plain = !url.is_tls();
         match auth {
             AuthMode::Mtls if plain => {
                 return Err(ConfigError::Conflict {
@@ -659,13 +779,17 @@ fn validate(raw: RawVars, mut warnings: Vec<String>) -> Result<Config, ConfigErr
         .transpose()?;
 
     let (client_cert_path, client_key_path) = if auth == AuthMode::Mtls {
-        let cert = raw.mtls_cert_path.ok_or(ConfigError::Missing {
-            var: var::MTLS_CERT_PATH,
-            why: "the client certificate is required when OCPP_AUTH_TYPE is mtls",
+        let cert = raw.mtls_cert_path.ok_or_else(|| {
+            given.missing(
+                var::MTLS_CERT_PATH,
+                "the client certificate is required when OCPP_AUTH_TYPE is mtls",
+            )
         })?;
-        let key = raw.mtls_key_path.ok_or(ConfigError::Missing {
-            var: var::MTLS_KEY_PATH,
-            why: "the client private key is required when OCPP_AUTH_TYPE is mtls",
+        let key = raw.mtls_key_path.ok_or_else(|| {
+            given.missing(
+                var::MTLS_KEY_PATH,
+                "the client private key is required when OCPP_AUTH_TYPE is mtls",
+            )
         })?;
         (
             Some(existing_file(var::MTLS_CERT_PATH, cert)?),
@@ -859,7 +983,7 @@ pub fn load_runtime_dir(
 ) -> Result<PathBuf, ConfigError> {
     let mut merged: BTreeMap<&'static str, String> = BTreeMap::new();
     // Warnings about other variables are for the station's start, not for this question.
-    let mut ignored = Vec::new();
+    let mut ignored = Unknown::default();
     add_source(&mut merged, &mut ignored, process_env, "the environment");
     if let Some(path) = env_file {
         let pairs = envfile::read(path)?;
@@ -877,21 +1001,9 @@ const BAUD_RATES: &[u32] = &[
     9_600, 19_200, 38_400, 57_600, 115_200, 230_400, 460_800, 921_600,
 ];
 
+/// The charge controller's settings. Every `ESP32_*` value is checked even without
+/// `ESP32_PORT`: a wrong speed must not wait to surface until the port is configured.
 fn controller(raw: RawControllerVars) -> Result<Option<ControllerConfig>, ConfigError> {
-    let Some(port) = raw.port else {
-        return Ok(None);
-    };
-    let port = if port.eq_ignore_ascii_case("auto") {
-        PortSpec::Auto
-    } else if port.starts_with('/') {
-        PortSpec::Path(PathBuf::from(port))
-    } else {
-        return Err(invalid(
-            var::ESP32_PORT,
-            &port,
-            "auto or an absolute device path such as /dev/serial/by-id/usb-Silicon_Labs_CP2102-... or /dev/ttyUSB0",
-        ));
-    };
     let baud_rate: u32 = number(
         var::ESP32_BAUDRATE,
         raw.baudrate.clone(),
@@ -919,6 +1031,20 @@ fn controller(raw: RawControllerVars) -> Result<Option<ControllerConfig>, Config
         "seconds",
     )?;
     let by_id_dir = absolute_dir(var::ESP32_BY_ID_DIR, raw.by_id_dir, "/dev/serial/by-id")?;
+    let Some(port) = raw.port else {
+        return Ok(None);
+    };
+    let port = if port.eq_ignore_ascii_case("auto") {
+        PortSpec::Auto
+    } else if port.starts_with('/') {
+        PortSpec::Path(PathBuf::from(port))
+    } else {
+        return Err(invalid(
+            var::ESP32_PORT,
+            &port,
+            "auto or an absolute device path such as /dev/serial/by-id/usb-Silicon_Labs_CP2102-... or /dev/ttyUSB0",
+        ));
+    };
     Ok(Some(ControllerConfig {
         port,
         baud_rate,
@@ -944,50 +1070,41 @@ fn auth_name(auth: AuthMode) -> &'static str {
 
 /// OCPP identity rules (at most 48 characters, no `:` because it separates user and password in
 /// Basic auth) plus no blanks or non-ASCII, which CSMSs and URL paths handle inconsistently.
+/// `.` and `..` are refused too: as the last URL path segment they would be resolved away.
 fn check_identity(name: &str) -> Result<(), ConfigError> {
     let valid = (1..=48).contains(&name.chars().count())
-        && name.chars().all(|c| c.is_ascii_graphic() && c != ':');
+        && name.chars().all(|c| c.is_ascii_graphic() && c != ':')
+        && name != "."
+        && name != "..";
     if valid {
         Ok(())
     } else {
         Err(invalid(
             var::STATION_NAME,
             name,
-            "1 to 48 printable ASCII characters without spaces or ':'",
+            "1 to 48 printable ASCII characters without spaces or ':', other than . and ..",
         ))
     }
 }
 
-/// A `ws://`/`wss://` URL with a host, as stored in [`Config`]: scheme lower-cased (the WebSocket
-/// client only knows the lower-case spelling) and any `user:pass@` removed (it is never used, and
-/// keeping it would put a credential into every log line that shows the URL).
-fn check_url(
-    var: &'static str,
-    value: &str,
-    warnings: &mut Vec<String>,
-) -> Result<String, ConfigError> {
-    const ALLOWED: &str =
-        "a ws:// or wss:// URL with a host and no #fragment, e.g. wss://csms.example.com/ocpp";
-    let bad = || invalid(var, value, ALLOWED);
-    let (scheme, rest) = value.split_once("://").ok_or_else(bad)?;
-    let scheme = scheme.to_ascii_lowercase();
-    // RFC 6455 forbids fragments; the URI parser would silently drop one.
-    if !(scheme == "ws" || scheme == "wss") || rest.contains('#') {
-        return Err(bad());
-    }
-    let url = format!("{scheme}://{rest}");
-    let uri: Uri = url.parse().map_err(|_| bad())?;
-    if uri.host().is_none_or(str::is_empty) {
-        return Err(bad());
-    }
-    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
-        warnings.push(format!(
-            "{var} contains user:password@ credentials; they were removed (the station \
-             authenticates with OCPP_STATION_NAME and OCPP_STATION_PASSWORD)"
-        ));
-        return Ok(redact::url(&url));
-    }
-    Ok(url)
+/// A CSMS URL variable (or its flag), parsed as the dialler will use it; see
+/// [`CsmsUrl::parse`] for what is refused. The error shows the value only where it cannot carry
+/// a password.
+fn check_url(var: &'static str, value: &str, given: &Given<'_>) -> Result<CsmsUrl, ConfigError> {
+    CsmsUrl::parse(value).map_err(|problem| ConfigError::Url {
+        var,
+        flag: given.url_flag(var),
+        shown: csms_url::shown_in_error(value, problem).map(|s| redact::printable(&s, 80)),
+        problem,
+    })
+}
+
+/// True when `password` appears in `url`, as written or percent-decoded.
+fn url_carries(url: &CsmsUrl, password: &str) -> bool {
+    url.contains(password)
+        || percent_encoding::percent_decode_str(url)
+            .decode_utf8_lossy()
+            .contains(password)
 }
 
 /// The path, which must name an existing regular file (a typo should fail at start-up, not at
@@ -1064,40 +1181,15 @@ fn number<T: TryFrom<u64>>(
     T::try_from(parsed).map_err(|_| bad())
 }
 
-/// Characters percent-encoded in the identity path segment: the WHATWG path-segment set, plus
-/// the few the URI parser accepts but proxies and CSMS routers commonly mangle.
-const IDENTITY_SEGMENT: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'/')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'[')
-    .add(b'\\')
-    .add(b']')
-    .add(b'^')
-    .add(b'`')
-    .add(b'{')
-    .add(b'|')
-    .add(b'}');
-
 impl Config {
-    /// The URL to dial for `version`, or `None` when that version has no URL.
-    ///
-    /// OCPP-J wants `<endpoint>/<identity>`. Fleet env files often hold the full URL already, so
-    /// when the URL's last path segment is the identity (compared percent-decoded) it is used as
-    /// it is; otherwise `/<percent-encoded identity>` is appended. Trailing slashes are dropped
-    /// first, so neither `…/ocpp/` nor `…/ocpp/ORGE_AC_001/` produces an empty path segment.
-    /// A query string is kept after the path.
-    pub fn endpoint(&self, version: OcppVersion) -> Option<String> {
+    /// The URL to dial for `version`, or `None` when that version has no URL: the configured
+    /// URL ending in the station identity (see [`CsmsUrl::with_identity`]).
+    pub fn endpoint(&self, version: OcppVersion) -> Option<CsmsUrl> {
         let url = match version {
-            OcppVersion::V201 => self.url_201.as_deref(),
-            OcppVersion::V16 => self.url_16.as_deref(),
+            OcppVersion::V201 => self.url_201.as_ref(),
+            OcppVersion::V16 => self.url_16.as_ref(),
         }?;
-        Some(endpoint_with_identity(url, &self.station_name))
+        Some(url.with_identity(&self.station_name))
     }
 
     /// A multi-line, human-readable summary for `ocpp-station check-config`: every setting, the
@@ -1106,8 +1198,7 @@ impl Config {
         let seconds = |d: Duration| format!("{} s", d.as_secs());
         let dial = |version: OcppVersion| {
             self.endpoint(version)
-                .map(|url| redact::url(&url))
-                .unwrap_or_else(|| "(no URL)".to_owned())
+                .map_or_else(|| "(no URL)".to_owned(), |url| url.to_string())
         };
         let password = match &self.password {
             Some(_) => "set (not shown)",
@@ -1217,30 +1308,6 @@ impl Config {
         }
         lines.join("\n")
     }
-}
-
-fn endpoint_with_identity(url: &str, identity: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let base = base.trim_end_matches('/');
-    let after_scheme = base.split_once("://").map_or(base, |(_, rest)| rest);
-    let last_segment = after_scheme
-        .split_once('/')
-        .and_then(|(_, path)| path.rsplit('/').next());
-    let already_there =
-        last_segment.is_some_and(|s| percent_decode_str(s).decode_utf8_lossy() == identity);
-    let mut out = if already_there {
-        base.to_owned()
-    } else {
-        format!("{base}/{}", utf8_percent_encode(identity, IDENTITY_SEGMENT))
-    };
-    if let Some(query) = query {
-        out.push('?');
-        out.push_str(query);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -1548,42 +1615,119 @@ mod tests {
             "wss://:443/ocpp",
             "wss://h/oc pp",
             "wss://h/ocpp#frag",
+            "wss://h/ocpp?x=1",
+            "wss://h:0/ocpp",
+            "wss://h:65536/ocpp",
+            "ws://127.0.0.1:99999/ocpp",
+            "ws://h:port/ocpp",
             "ftp://h",
         ] {
-            assert_eq!(
-                invalid_var(&[("OCPP_201_URL", bad)]),
-                "OCPP_201_URL",
-                "{bad}"
-            );
-            assert_eq!(invalid_var(&[("OCPP_16_URL", bad)]), "OCPP_16_URL", "{bad}");
+            for var in ["OCPP_201_URL", "OCPP_16_URL"] {
+                let err = with(&[(var, bad)]).unwrap_err();
+                assert!(matches!(err, ConfigError::Url { .. }), "{bad}: {err:?}");
+                assert_eq!(err.variable(), Some(var), "{bad}");
+                assert!(err.to_string().starts_with(var), "{err}");
+            }
         }
-        let cfg = with(&[("OCPP_201_URL", "WSS://csms.example.com:8443/ocpp?x=1")]).unwrap();
+        let cfg = with(&[("OCPP_201_URL", "WSS://Csms.Example.com:8443/ocpp")]).unwrap();
         assert_eq!(
             cfg.url_201.as_deref(),
-            Some("wss://csms.example.com:8443/ocpp?x=1")
+            Some("wss://csms.example.com:8443/ocpp")
         );
         let cfg = with(&[("OCPP_201_URL", "wss://[::1]:9000")]).unwrap();
-        assert_eq!(cfg.url_201.as_deref(), Some("wss://[::1]:9000"));
+        assert_eq!(cfg.url_201.as_deref(), Some("wss://[::1]:9000/"));
+        for port in ["1", "65535"] {
+            let cfg = with(&[("OCPP_201_URL", &format!("ws://127.0.0.1:{port}/ocpp"))]).unwrap();
+            assert_eq!(cfg.url_201.unwrap().port().to_string(), port);
+        }
+        assert_eq!(
+            with(&[("OCPP_201_URL", "ws://127.0.0.1:99999/ocpp")])
+                .unwrap_err()
+                .to_string(),
+            "OCPP_201_URL='ws://127.0.0.1:99999/ocpp' must have a port from 1 to 65535 after \
+             the host, or none (ws:// uses 80, wss:// 443)"
+        );
     }
 
     #[test]
-    fn url_credentials_are_removed_and_never_shown() {
-        let cfg = with(&[("OCPP_201_URL", "wss://user:hunter2@csms.example.com/ocpp")]).unwrap();
-        assert_eq!(cfg.url_201.as_deref(), Some("wss://csms.example.com/ocpp"));
-        assert_eq!(cfg.warnings.len(), 1);
-        assert!(!format!("{cfg:?}").contains("hunter2"));
-
-        let err = with(&[("OCPP_201_URL", "https://user:hunter2@csms.example.com/")]).unwrap_err();
+    fn url_credentials_are_refused_and_never_shown() {
+        for url in [
+            "ws://ORGE_AC_001:hunter2@127.0.0.1:9000/ocpp",
+            "ws://ORGE_AC_001:hun?ter2@127.0.0.1:9000/ocpp",
+            "ws://ORGE_AC_001:hun#ter2@127.0.0.1:9000/ocpp",
+            "wss://hunter2@csms.example.com/ocpp",
+            "wss://@csms.example.com/ocpp",
+            "https://user:hunter2@csms.example.com/",
+        ] {
+            let err = with(&[("OCPP_201_URL", url)]).unwrap_err();
+            let text = format!("{err} {err:?}");
+            assert!(!text.contains("hunter2"), "{url}: {text}");
+            assert!(
+                !text.contains("hun?ter2") && !text.contains("hun#ter2"),
+                "{text}"
+            );
+            assert_eq!(err.variable(), Some("OCPP_201_URL"), "{url}");
+        }
+        let err = with(&[(
+            "OCPP_201_URL",
+            "ws://ORGE_AC_001:hunter2@127.0.0.1:9000/ocpp",
+        )])
+        .unwrap_err();
         assert_eq!(
-            err,
-            ConfigError::Invalid {
-                var: "OCPP_201_URL",
-                value: "https://csms.example.com/".into(),
-                allowed: "a ws:// or wss:// URL with a host and no #fragment, \
-                          e.g. wss://csms.example.com/ocpp"
-                    .into(),
-            }
+            err.to_string(),
+            "OCPP_201_URL='ws://***@127.0.0.1:9000/ocpp' must not contain user:password@ \
+             credentials: the station authenticates with OCPP_STATION_NAME and \
+             OCPP_STATION_PASSWORD"
         );
+        // The flags are refused the same way, and named.
+        let cli = CliOverrides {
+            url_16: Some("wss://u:hunter2@h/ocpp16".into()),
+            ..CliOverrides::default()
+        };
+        let env = vars(&[
+            ("OCPP_STATION_NAME", "ORGE_AC_001"),
+            ("OCPP_STATION_PASSWORD", PASSWORD),
+            ("OCPP_201_URL", "wss://h/ocpp"),
+        ]);
+        let err = load(env, None, &cli).unwrap_err();
+        assert_eq!(err.variable(), Some("OCPP_16_URL"));
+        assert!(
+            err.to_string()
+                .starts_with("--url-16='wss://***@h/ocpp16' must not"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_url_carrying_the_password_is_refused() {
+        for url in [
+            format!("wss://h/ocpp/{PASSWORD}"),
+            "wss://h/ocpp/S3cr3t-pw%21".to_owned(),
+        ] {
+            let err = with(&[("OCPP_201_URL", &url)]).unwrap_err();
+            assert_eq!(
+                err,
+                ConfigError::Url {
+                    var: "OCPP_201_URL",
+                    flag: None,
+                    shown: None,
+                    problem: UrlProblem::Password
+                },
+                "{url}"
+            );
+            assert!(!err.to_string().contains(PASSWORD), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_identity_cannot_be_a_dot_segment() {
+        for bad in [".", ".."] {
+            assert_eq!(
+                invalid_var(&[("OCPP_STATION_NAME", bad)]),
+                "OCPP_STATION_NAME"
+            );
+        }
+        assert!(with(&[("OCPP_STATION_NAME", "...")]).is_ok());
     }
 
     #[test]
@@ -1956,6 +2100,7 @@ mod tests {
         cfg_with_urls(name, url, None)
             .endpoint(OcppVersion::V201)
             .unwrap()
+            .to_string()
     }
 
     #[test]
@@ -1975,10 +2120,6 @@ mod tests {
                 "wss://csms.example.com/ORGE_AC_001",
             ),
             (
-                "wss://csms.example.com/",
-                "wss://csms.example.com/ORGE_AC_001",
-            ),
-            (
                 "wss://csms.example.com/ocpp/ORGE_AC_001",
                 "wss://csms.example.com/ocpp/ORGE_AC_001",
             ),
@@ -1994,15 +2135,6 @@ mod tests {
                 "wss://csms.example.com/ocpp/ORGE_AC_0011",
                 "wss://csms.example.com/ocpp/ORGE_AC_0011/ORGE_AC_001",
             ),
-            (
-                "wss://csms.example.com/ocpp?token=abc",
-                "wss://csms.example.com/ocpp/ORGE_AC_001?token=abc",
-            ),
-            (
-                "wss://csms.example.com/ocpp/ORGE_AC_001?token=abc",
-                "wss://csms.example.com/ocpp/ORGE_AC_001?token=abc",
-            ),
-            ("wss://ORGE_AC_001", "wss://ORGE_AC_001/ORGE_AC_001"),
         ] {
             assert_eq!(endpoint(id, url), expected, "{url}");
         }
@@ -2015,18 +2147,6 @@ mod tests {
             "wss://h/ocpp/a%2Fb%3Fc%23d%25e"
         );
         assert_eq!(endpoint("a/b", "wss://h/ocpp/a%2Fb"), "wss://h/ocpp/a%2Fb");
-    }
-
-    #[test]
-    fn every_valid_identity_gives_a_dialable_url() {
-        for c in (0x21u8..=0x7e).map(char::from).filter(|&c| c != ':') {
-            let id = format!("ID{c}{c}X");
-            let url = endpoint(&id, "wss://h/ocpp");
-            let uri: Uri = url.parse().unwrap_or_else(|e| panic!("{url}: {e}"));
-            let last = uri.path().rsplit('/').next().unwrap();
-            assert_eq!(percent_decode_str(last).decode_utf8_lossy(), id, "{url}");
-            assert_eq!(endpoint(&id, &url), url, "appending must be idempotent");
-        }
     }
 
     #[test]
@@ -2261,12 +2381,15 @@ mod tests {
 
     #[test]
     fn summary_lists_what_will_be_dialed() {
-        let cfg = with(&[("OCPP_16_URL", "wss://u:pw@h/ocpp16")]).unwrap();
+        let cfg = with(&[("OCPP_16_URL", "WSS://H/ocpp16")]).unwrap();
         let summary = cfg.summary();
         assert!(summary.contains("OCPP 2.0.1 -> wss://csms.example.com/ocpp/ORGE_AC_001"));
-        assert!(summary.contains("OCPP 1.6 -> wss://h/ocpp16/ORGE_AC_001"));
-        assert!(!summary.contains("pw@"));
-        assert!(summary.contains("warning: OCPP_16_URL contains user:password@"));
+        assert!(
+            summary.contains("OCPP 1.6 -> wss://h/ocpp16/ORGE_AC_001"),
+            "{summary}"
+        );
+        let cfg = with(&[("OCPP_16_URL", "ws://h/ocpp16")]).unwrap();
+        assert!(cfg.summary().contains("warning: OCPP_16_URL uses ws://"));
     }
 
     #[test]
@@ -2415,6 +2538,73 @@ mod tests {
             let err = with(&vars).unwrap_err();
             assert_eq!(err.variable(), Some(var), "{var}={value}: {err}");
         }
+    }
+
+    #[test]
+    fn the_charge_controller_settings_are_checked_without_a_port_too() {
+        for (var, value) in [
+            ("ESP32_BAUDRATE", "115201"),
+            ("ESP32_BAUDRATE", "fast"),
+            ("ESP32_STALE_SECONDS", "0"),
+            ("ESP32_STALE_SECONDS", "an hour"),
+            ("ESP32_BY_ID_DIR", "relative"),
+        ] {
+            let err = with(&[(var, value)]).unwrap_err();
+            assert_eq!(err.variable(), Some(var), "{var}={value}: {err}");
+        }
+        let cfg = with(&[("ESP32_BAUDRATE", "9600"), ("ESP32_STALE_SECONDS", "5")]).unwrap();
+        assert_eq!(cfg.controller, None);
+    }
+
+    #[test]
+    fn a_misspelled_required_variable_is_named_in_the_error() {
+        let base = [
+            ("OCPP_STATION_NAME", "ORGE_AC_001"),
+            ("OCPP_STATION_PASSWORD", PASSWORD),
+            ("OCPP_201_URL", "wss://h/ocpp"),
+        ];
+        for (typo, meant) in [
+            ("OCPP_STATON_NAME", "OCPP_STATION_NAME"),
+            ("OCPP_STATION_PASSWRD", "OCPP_STATION_PASSWORD"),
+            ("ocpp_station_password", "OCPP_STATION_PASSWORD"),
+            ("OCPP_201_ULR", "OCPP_201_URL"),
+        ] {
+            let mut env: Vec<(&str, &str)> =
+                base.iter().copied().filter(|(k, _)| *k != meant).collect();
+            env.push((typo, "some value"));
+            let err = load(vars(&env), None, &CliOverrides::default()).unwrap_err();
+            assert_eq!(err.variable(), Some(meant), "{err}");
+            assert!(
+                err.to_string()
+                    .contains(&format!("({typo} is set: did you mean {meant}?)")),
+                "{err}"
+            );
+        }
+        // Without a near miss, the error says only what is missing.
+        let env: Vec<(&str, &str)> = base[1..].to_vec();
+        let err = load(vars(&env), None, &CliOverrides::default()).unwrap_err();
+        assert!(!err.to_string().contains("did you mean"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_variable_warning_suggests_the_closest_name() {
+        let cfg = with(&[("OCPP_HEARTBEAT_SECOND", "60"), ("OCPP_WHATEVER", "1")]).unwrap();
+        assert!(
+            cfg.warnings.iter().any(|w| w.contains(
+                "OCPP_HEARTBEAT_SECOND (in the environment) is not a variable ocpp-station reads \
+                 and is ignored: did you mean OCPP_HEARTBEAT_SECONDS?"
+            )),
+            "{:?}",
+            cfg.warnings
+        );
+        assert!(
+            cfg.warnings
+                .iter()
+                .any(|w| w.contains("OCPP_WHATEVER") && w.contains("check the spelling")),
+            "{:?}",
+            cfg.warnings
+        );
+        assert!(!cfg.warnings.iter().any(|w| w.contains("some value")));
     }
 
     #[test]

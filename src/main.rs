@@ -22,8 +22,9 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
-            // --once promises one JSON line even for a bad command line.
-            if std::env::args().any(|a| a == "--once") && error.use_stderr() {
+            // --once promises one JSON line even for a bad command line. (args_os: a
+            // non-UTF-8 argument must not panic here.)
+            if std::env::args_os().any(|a| a == "--once") && error.use_stderr() {
                 let report = OnceReport::config_error(
                     None,
                     &format!("invalid command line: {}", error.kind()),
@@ -42,7 +43,8 @@ fn main() -> ExitCode {
         _ => {}
     }
     // Logs go to stderr: stdout belongs to `--once`'s JSON line.
-    logging::init(cli.env_file.as_deref());
+    let env_file = cli.env_file();
+    logging::init(env_file);
 
     // vars() would panic on a variable that is not UTF-8; such a value is read lossily instead.
     let environment = std::env::vars_os().map(|(k, v)| {
@@ -53,8 +55,8 @@ fn main() -> ExitCode {
     });
     // `status` reads only OCPP_RUNTIME_DIR: a technician without access to the (0600) env file
     // must still be able to ask.
-    if let Some(Command::Status { json }) = cli.command {
-        let dir = match config::load_runtime_dir(environment, cli.env_file.as_deref()) {
+    if let Some(Command::Status { json, .. }) = cli.command {
+        let dir = match config::load_runtime_dir(environment, env_file) {
             Ok(dir) => dir,
             Err(error) => {
                 eprintln!("{error}");
@@ -64,7 +66,7 @@ fn main() -> ExitCode {
         let code = status_cmd::run(&dir, json, &mut std::io::stdout());
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
-    let loaded = config::load(environment, cli.env_file.as_deref(), &cli.overrides());
+    let loaded = config::load(environment, env_file, &cli.overrides());
     let config = match loaded {
         Ok(config) => config,
         Err(error) => {
@@ -80,13 +82,14 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_DAEMON_CONFIG);
         }
     };
-    for warning in &config.warnings {
-        tracing::warn!("{warning}");
-    }
-
-    if let Some(Command::CheckConfig) = cli.command {
+    // check-config prints the warnings once, in its summary on stdout; everything else logs
+    // them.
+    if let Some(Command::CheckConfig(_)) = cli.command {
         println!("{}", config.summary());
         return ExitCode::SUCCESS;
+    }
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
     }
 
     let runtime = match tokio::runtime::Builder::new_current_thread()

@@ -23,7 +23,6 @@ use crate::esp32::port::{ControllerSnapshot, SnapshotHandle};
 use crate::link::{self};
 use crate::metrics::{Sample, Sampler, SamplerPaths};
 use crate::ocpp::{self, OcppVersion, RegistrationStatus, Request};
-use crate::redact;
 use crate::session::{self, Control, Observer, SessionEnd};
 use crate::station::{CallOutcome, Event, Station};
 use crate::status_source::StatusSource;
@@ -45,7 +44,7 @@ pub const EXIT_PROTOCOL: i32 = 5;
 pub struct OnceReport {
     /// The station identity (`null` when the configuration has none).
     pub station_name: Option<String>,
-    /// The URL of the connection used, without credentials.
+    /// The URL of the connection used (canonical; a URL never carries credentials).
     pub endpoint: Option<String>,
     /// The subprotocol the CSMS selected.
     pub subprotocol: Option<String>,
@@ -76,7 +75,7 @@ pub struct OnceReport {
 /// One dial attempt.
 #[derive(Debug, Clone, Serialize)]
 pub struct AttemptReport {
-    /// The URL dialled, without credentials.
+    /// The URL dialled, in canonical form.
     pub url: String,
     /// The version selected, or the first one offered when none was.
     pub ocpp_version: String,
@@ -84,7 +83,7 @@ pub struct AttemptReport {
     pub subprotocols_offered: Vec<&'static str>,
     /// The subprotocol the CSMS selected.
     pub subprotocol_selected: Option<&'static str>,
-    /// `connected` or the failure class (`unauthorized`, `not_found`, `tls_error`, ...).
+    /// `connected` or the failure class ([`link::dial::FAILURE_OUTCOMES`]).
     pub outcome: &'static str,
     /// The failure, for a person.
     pub error: Option<String>,
@@ -395,7 +394,7 @@ async fn drive(
         }
     }
     let mut shutdown = shutdown_signal();
-    let mut tried: Vec<(String, Vec<OcppVersion>)> = Vec::new();
+    let mut tried: Vec<(link::CsmsUrl, Vec<OcppVersion>)> = Vec::new();
 
     loop {
         let attempt = plan.next_attempt(Instant::now());
@@ -417,7 +416,7 @@ async fn drive(
         let request = wiring::dial_request(config, &tls, &station, &attempt.url, &attempt.offer);
         let dialed = link::dial(&request).await;
         let mut entry = AttemptReport {
-            url: redact::url(&attempt.url),
+            url: attempt.url.to_string(),
             ocpp_version: attempt
                 .offer
                 .first()
@@ -441,7 +440,7 @@ async fn drive(
                 entry.ocpp_version = version.to_string();
                 entry.subprotocol_selected = Some(version.subprotocol());
                 report.attempts.push(entry);
-                report.endpoint = Some(redact::url(&attempt.url));
+                report.endpoint = Some(attempt.url.to_string());
                 report.subprotocol = Some(version.subprotocol().to_owned());
                 station.handle_connected(Instant::now(), version);
                 let mut observer = OnceObserver {

@@ -130,7 +130,7 @@ pub fn dial_request<'a>(
     config: &'a Config,
     tls: &Arc<rustls::ClientConfig>,
     station: &'a Station,
-    url: &'a str,
+    url: &'a link::CsmsUrl,
     offer: &'a [OcppVersion],
 ) -> DialRequest<'a> {
     DialRequest {

@@ -1,6 +1,8 @@
 //! `ocpp-station --once` against a real CSMS: the contract of docs/once.md (one JSON line, the
 //! report schema, exit codes), version fallback, subprotocol negotiation, Boot not Accepted,
-//! authentication and configuration errors.
+//! authentication and configuration errors, and every connection outcome against a peer that
+//! produces it (the Python CSMS, a Python `websockets` server, raw TCP servers, a closed port, a
+//! TLS server with an untrusted certificate, a server that never answers).
 
 #![allow(
     clippy::unwrap_used,
@@ -10,9 +12,13 @@
 
 mod common;
 
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+
 use common::{
-    Csms, DEADLINE, Env, STATION_NAME, TEST_PASSWORD, csms_config, csms_config_with, dump,
-    run_once, validate_once_report,
+    Csms, DEADLINE, Env, OnceRun, STATION_NAME, TEST_PASSWORD, csms_config, csms_config_with, dump,
+    python, run_once, validate_once_report,
 };
 use serde_json::{Value, json};
 
@@ -464,4 +470,335 @@ fn utc_millis_shape() {
     assert!(!is_utc_millis("2026-11-22T08:00:00.042123Z"));
     assert!(!is_utc_millis("2026-11-22T08:00:00.042+00:00"));
     assert!(!is_utc_millis("2026-11-22T08:00:00.Z"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every connection outcome, against a peer that produces it
+// ---------------------------------------------------------------------------------------------
+
+/// A TCP server on loopback that reads each request head and answers it with `answer`, then
+/// closes; with `None` it accepts every connection and never answers. Runs until the test
+/// process ends. Returns its port.
+fn raw_server(answer: Option<&'static [u8]>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut silent = Vec::new();
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let Some(answer) = answer else {
+                silent.push(stream);
+                continue;
+            };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && matches!(stream.read(&mut byte), Ok(1)) {
+                head.push(byte[0]);
+            }
+            let _ = stream.write_all(answer);
+        }
+    });
+    port
+}
+
+/// The station's environment for a server at `port` with one URL (2.0.1, `/ocpp201`), so that
+/// `--once` dials exactly once.
+fn one_url(port: u16) -> Env {
+    Env::for_port(port).unset("OCPP_16_URL")
+}
+
+/// Exit 3, `connect_failed`, every attempt with `outcome`, and an error that gives `advice`.
+fn assert_connect_failed(run: &OnceRun, outcome: &str, advice: &str) {
+    run.assert_one_json_line();
+    assert_eq!(run.code, 3, "{}", run.context());
+    validate_once_report(&run.report);
+    assert_eq!(run.report["result"], "connect_failed", "{}", run.context());
+    assert_eq!(run.report["error_class"], "connect");
+    let outcomes = run.outcomes();
+    assert!(
+        !outcomes.is_empty() && outcomes.iter().all(|o| o == outcome),
+        "expected only {outcome}: {}",
+        run.context()
+    );
+    let error = run.report["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains(advice),
+        "the error should say {advice:?}: {error:?}"
+    );
+    for attempt in run.report["attempts"].as_array().unwrap() {
+        assert!(attempt["error"].as_str().is_some_and(|e| !e.is_empty()));
+    }
+}
+
+#[test]
+fn http_statuses_on_the_upgrade_have_their_outcomes() {
+    for (answer, outcome, advice) in [
+        (
+            &b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n"[..],
+            "unauthorized",
+            "OCPP_STATION_PASSWORD",
+        ),
+        (
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+            "not_found",
+            "check the URL",
+        ),
+        // One version offered and refused: that version is not spoken there.
+        (
+            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+            "version_mismatch",
+            "OCPP_PRIMARY",
+        ),
+        (
+            b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n",
+            "http_error",
+            "try again later",
+        ),
+        (
+            b"SSH-2.0-OpenSSH_9.6\r\n\r\n",
+            "http_error",
+            "did not answer the WebSocket upgrade with valid HTTP",
+        ),
+    ] {
+        let answer: &'static [u8] = answer;
+        let port = raw_server(Some(answer));
+        let run = run_once(&one_url(port).pairs(), &[]);
+        assert_connect_failed(&run, outcome, advice);
+    }
+}
+
+/// A Python `websockets` server that accepts only `subprotocols`, as many CSMSs are built: it
+/// answers an offer it cannot serve with HTTP 400 and "invalid subprotocol" in the body.
+struct WebsocketsServer {
+    child: Child,
+    port: u16,
+}
+
+impl WebsocketsServer {
+    fn start(subprotocols: &[&str]) -> Self {
+        const SCRIPT: &str = r#"
+import asyncio, json, sys
+from websockets.asyncio.server import serve
+async def handler(ws):
+    await ws.wait_closed()
+async def main():
+    async with serve(handler, "127.0.0.1", 0, subprotocols=json.loads(sys.argv[1])) as server:
+        print(server.sockets[0].getsockname()[1], flush=True)
+        await asyncio.Future()
+asyncio.run(main())
+"#;
+        let mut child = Command::new(python())
+            .args(["-c", SCRIPT, &json!(subprotocols).to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line.trim().parse().unwrap_or_else(|_| {
+            let _ = child.kill();
+            panic!("the websockets server did not start: {line:?}")
+        });
+        Self { child, port }
+    }
+}
+
+impl Drop for WebsocketsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_websockets_server_without_the_offered_version_is_a_version_mismatch() {
+    let server = WebsocketsServer::start(&["ocpp2.1"]);
+    // One URL for both versions: the first offer holds both, so only the body of the 400 says
+    // that the subprotocol was the problem; then each version alone is refused too.
+    let url = format!("ws://127.0.0.1:{}/ocpp", server.port);
+    let env = Env::for_port(server.port)
+        .set("OCPP_201_URL", &url)
+        .set("OCPP_16_URL", &url);
+    let run = run_once(&env.pairs(), &[]);
+    assert_connect_failed(
+        &run,
+        "version_mismatch",
+        "does not accept this OCPP version",
+    );
+    let offers: Vec<Value> = run.report["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["subprotocols_offered"].clone())
+        .collect();
+    assert_eq!(
+        offers,
+        [
+            json!(["ocpp2.0.1", "ocpp1.6"]),
+            json!(["ocpp2.0.1"]),
+            json!(["ocpp1.6"])
+        ],
+        "{}",
+        run.context()
+    );
+}
+
+#[test]
+fn a_closed_port_is_a_network_error_that_says_what_to_check() {
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let run = run_once(&one_url(port).pairs(), &[]);
+    assert_connect_failed(&run, "network_error", "check that the CSMS is running");
+    let error = run.report["error"].as_str().unwrap_or_default();
+    assert!(error.contains(&format!("127.0.0.1:{port}")), "{error}");
+}
+
+#[test]
+fn an_untrusted_certificate_is_a_tls_error_that_names_the_ca_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let rcgen::CertifiedKey { cert, signing_key } =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let cert_path = dir.path().join("server.pem");
+    let key_path = dir.path().join("server.key");
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, signing_key.serialize_pem()).unwrap();
+    let csms = Csms::start(csms_config_with(json!({
+        "tls": {"cert": cert_path, "key": key_path}
+    })));
+    let env = one_url(csms.port()).set(
+        "OCPP_201_URL",
+        &format!("wss://localhost:{}/ocpp201", csms.port()),
+    );
+    let run = run_once(&env.pairs(), &[]);
+    assert_connect_failed(&run, "tls_error", "OCPP_CA_PATH");
+}
+
+#[test]
+fn a_server_that_never_answers_the_upgrade_is_a_timeout() {
+    let port = raw_server(None);
+    let env = one_url(port).set("OCPP_CALL_TIMEOUT_SECONDS", "1");
+    let run = run_once(&env.pairs(), &[]);
+    assert_connect_failed(
+        &run,
+        "timeout",
+        "did not answer the WebSocket upgrade within 1 s",
+    );
+}
+
+#[test]
+fn bad_urls_are_configuration_errors_that_never_show_the_password() {
+    let port = raw_server(Some(b"HTTP/1.1 500 Internal Server Error\r\n\r\n"));
+    let with_password = |separator: &str| {
+        format!("ws://{STATION_NAME}:{TEST_PASSWORD}{separator}x@127.0.0.1:{port}/ocpp201")
+    };
+    let cases = [
+        (with_password(""), "must not contain user:password@"),
+        (with_password("?"), "must not contain user:password@"),
+        (with_password("#"), "must not contain user:password@"),
+        (
+            format!("ws://@127.0.0.1:{port}/ocpp201"),
+            "must not contain user:password@",
+        ),
+        (
+            format!("ws://127.0.0.1:{port}/ocpp201?token=1"),
+            "must not contain a ?query",
+        ),
+        (
+            format!("ws://127.0.0.1:{port}/ocpp201#x"),
+            "must not contain a #fragment",
+        ),
+        (
+            "ws://127.0.0.1:99999/ocpp201".to_owned(),
+            "must have a port from 1 to 65535",
+        ),
+        ("ws://127.0.0.1:0/ocpp201".to_owned(), "must have a port"),
+        (
+            "http://127.0.0.1/ocpp201".to_owned(),
+            "must start with ws://",
+        ),
+    ];
+    for (url, problem) in &cases {
+        for (env, args, named) in [
+            (
+                one_url(port).set("OCPP_201_URL", url),
+                vec![],
+                "OCPP_201_URL",
+            ),
+            (one_url(port), vec!["--url-201", url.as_str()], "--url-201"),
+        ] {
+            // run_once fails the test if stdout or stderr carries the password.
+            let run = run_once(&env.pairs(), &args);
+            run.assert_one_json_line();
+            assert_eq!(run.code, 2, "{url}: {}", run.context());
+            validate_once_report(&run.report);
+            assert_eq!(run.report["result"], "config_error");
+            let error = run.report["error"].as_str().unwrap_or_default();
+            assert!(error.starts_with(named), "{url}: {error}");
+            assert!(error.contains(problem), "{url}: {error}");
+            assert!(run.report["attempts"].as_array().unwrap().is_empty());
+        }
+    }
+}
+
+#[test]
+fn the_report_shows_the_canonical_url_that_was_dialled() {
+    let csms = Csms::start(csms_config());
+    let given = format!("WS://LOCALHOST:{}/ocpp201/", csms.port());
+    let env = one_url(csms.port()).set("OCPP_201_URL", &given);
+    let run = run_once(&env.pairs(), &[]);
+    assert_eq!(run.code, 0, "{}", run.context());
+    let canonical = format!("ws://localhost:{}/ocpp201/{STATION_NAME}", csms.port());
+    assert_eq!(run.report["endpoint"], canonical.as_str());
+    assert_eq!(run.report["attempts"][0]["url"], canonical.as_str());
+    assert!(
+        run.stderr.contains(&canonical) && !run.stderr.contains(&given),
+        "the log names the canonical URL:\n{}",
+        run.stderr
+    );
+    let connected = csms.wait_for(|e| e["event"] == "connected", DEADLINE);
+    assert_eq!(
+        connected["path"],
+        format!("/ocpp201/{STATION_NAME}").as_str()
+    );
+}
+
+#[test]
+fn every_outcome_is_documented() {
+    let read = |path: &str| {
+        std::fs::read_to_string(common::manifest_dir().join(path))
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
+    };
+    let schema: Value = serde_json::from_str(&read("schemas/once-result.schema.json")).unwrap();
+    let outcomes: Vec<String> = schema["$defs"]["attempt"]["properties"]["outcome"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    let once_doc = read("docs/once.md");
+    let troubleshooting = read("docs/troubleshooting.md");
+    let headings: Vec<&str> = troubleshooting
+        .lines()
+        .filter(|l| l.starts_with('#'))
+        .collect();
+    for outcome in outcomes.iter().filter(|o| *o != "connected") {
+        let quoted = format!("`{outcome}`");
+        assert!(
+            once_doc.contains(&format!("| {quoted} |")),
+            "docs/once.md needs a table row for {quoted}"
+        );
+        assert!(
+            headings.iter().any(|h| h.contains(&quoted)),
+            "docs/troubleshooting.md needs a section whose heading names {quoted}"
+        );
+    }
+    // Nothing documented that the report cannot say.
+    for doc in [&once_doc, &troubleshooting] {
+        assert!(!doc.contains("invalid_url"));
+    }
 }

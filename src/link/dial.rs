@@ -1,27 +1,27 @@
-//! One dial: TCP, TLS (rustls), the WebSocket upgrade with Basic auth and the OCPP subprotocol
-//! offer, and a precise account of what went wrong when it does.
+//! One dial: name resolution, TCP, TLS (rustls), the WebSocket upgrade with Basic auth and the
+//! OCPP subprotocol offer, and a precise account of what went wrong when it does.
 //!
 //! The upgrade is written and read here rather than by `connect_async_tls_with_config`, on
 //! purpose: tungstenite 0.30 checks `Sec-WebSocket-Protocol` itself and, when the CSMS selects
 //! none or an unknown one, drops the socket and discards the answer. The station needs the
-//! answer (to name the value the CSMS chose) and the open socket (to close it with a WebSocket
-//! Close frame, so the CSMS logs a clean refusal instead of a reset). tungstenite still does the
-//! parts that are easy to get wrong: the request key, the answer parser and `Sec-WebSocket-Accept`.
-//! Writing the request here also keeps the `Authorization` header out of tungstenite's
-//! trace-level dump of the raw request.
+//! answer (to name the value the CSMS chose, to read why an upgrade was refused) and the open
+//! socket (to close it with a WebSocket Close frame, so the CSMS logs a clean refusal instead of
+//! a reset). tungstenite still does the parts that are easy to get wrong: the request key, the
+//! answer parser and `Sec-WebSocket-Accept`. The request head is written from the parsed
+//! [`CsmsUrl`], so the station connects to exactly the host and port that parse found and asks
+//! for exactly its path; writing it here also keeps the `Authorization` header out of
+//! tungstenite's trace-level dump of the raw request.
 
-use crate::redact;
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
 use futures_util::StreamExt as _;
-use rustls::pki_types::ServerName;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
-use tokio_tungstenite::tungstenite::handshake::client::{Request, Response};
+use tokio_tungstenite::tungstenite::handshake::client::{Response, generate_key};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::handshake::machine::TryParse as _;
 use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode, header};
@@ -29,7 +29,9 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use super::csms_url::{CsmsUrl, DialHost};
 use crate::ocpp::OcppVersion;
+use crate::redact;
 use crate::secret::Secret;
 
 /// The WebSocket connection to the CSMS, over plain TCP or rustls.
@@ -48,14 +50,32 @@ const READ_CHUNK_SIZE: usize = 8 << 10;
 /// An HTTP answer head larger than this is not a WebSocket upgrade answer.
 const MAX_ANSWER_HEAD: usize = 16 * 1024;
 
+/// How much of a refusal's body is read to tell a version refusal from another bad request.
+const MAX_REFUSAL_BODY: usize = 4 * 1024;
+
+/// How long the body of a refusal may take to arrive: it only refines the classification.
+const REFUSAL_BODY_WAIT: Duration = Duration::from_secs(1);
+
 /// How long a refused connection may take to close politely before it is just dropped.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// Every `attempts[].outcome` of a failed dial, as [`DialError::outcome`] names them (the
+/// `--once` schema lists these and `connected`).
+pub const FAILURE_OUTCOMES: &[&str] = &[
+    "version_mismatch",
+    "unauthorized",
+    "not_found",
+    "http_error",
+    "tls_error",
+    "network_error",
+    "timeout",
+];
 
 /// Everything one dial needs.
 #[derive(Debug, Clone)]
 pub struct DialRequest<'a> {
-    /// The final URL (`ws://` or `wss://`, ending in the identity).
-    pub url: &'a str,
+    /// The final URL (ending in the identity), as the configuration validated it.
+    pub url: &'a CsmsUrl,
     /// The subprotocols to offer, in order of preference; must not be empty (with nothing
     /// offered the CSMS cannot select a version and the dial ends in
     /// [`DialError::NoSubprotocol`]).
@@ -70,84 +90,119 @@ pub struct DialRequest<'a> {
     pub timeout: Duration,
 }
 
-/// Why a dial failed. The texts are sentences for a technician; none of them contains the
-/// password, the `Authorization` header or the userinfo of a URL.
+/// How far a dial got; names what a timeout interrupted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DialStage {
+    /// Looking the host name up.
+    Resolving,
+    /// Opening the TCP connection.
+    Connecting,
+    /// The TLS handshake.
+    Tls,
+    /// Waiting for the answer to the upgrade request.
+    Answer,
+}
+
+/// Why a dial failed. The texts are sentences for a technician that say what to check; none of
+/// them contains the password or the `Authorization` header.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DialError {
-    /// The URL cannot be dialled (scheme, host, characters).
-    #[error("{0}")]
-    InvalidUrl(String),
-    /// Name resolution, TCP connect, or the connection failing during the upgrade.
+    /// Name resolution, the TCP connect, or the connection failing during the upgrade.
     #[error("{0}")]
     Network(String),
     /// The TLS handshake failed (certificate not trusted, name mismatch, client certificate
     /// refused, ...).
     #[error("{0}")]
     Tls(String),
-    /// The CSMS answered the upgrade with an HTTP status other than 101.
+    /// The CSMS answered the upgrade with an HTTP status other than 101 (a 400 only for an offer
+    /// of both versions without a word about the subprotocol; see [`DialError::OfferRefused`]).
     #[error("{}", http_sentence(*status))]
     Http {
         /// The HTTP status code.
         status: u16,
     },
+    /// HTTP 400 to a single-version offer, or one whose body names the subprotocol: the CSMS
+    /// does not accept the offered OCPP version at this URL.
+    #[error(
+        "the CSMS refused the WebSocket upgrade with HTTP {status} for the offered subprotocol \
+         {offered}: it does not accept this OCPP version at this URL; check the URL of that \
+         version with the operator, or set OCPP_PRIMARY to the version the CSMS speaks"
+    )]
+    OfferRefused {
+        /// The HTTP status code (400).
+        status: u16,
+        /// The offer as sent, e.g. `ocpp2.0.1`.
+        offered: String,
+    },
     /// The connection ended after the request was sent and before any complete answer. Some
     /// CSMSs do this when they do not accept the offered subprotocol.
     #[error(
-        "the CSMS closed the connection without answering the WebSocket upgrade; it may not \
-         accept the offered OCPP version"
+        "the CSMS closed the connection without answering the WebSocket upgrade: it may not \
+         accept the offered OCPP version, or the port expects wss:// (TLS) where the URL says \
+         ws://"
     )]
     ClosedBeforeAnswer,
     /// The CSMS completed the upgrade but selected no subprotocol: it accepts none of the
     /// offered OCPP versions.
     #[error(
         "the CSMS accepted the WebSocket upgrade without selecting an OCPP subprotocol: it does \
-         not accept the offered OCPP version"
+         not accept the offered OCPP version at this URL; check the URL of that version with the \
+         operator, or set OCPP_PRIMARY to the version the CSMS speaks"
     )]
     NoSubprotocol,
     /// The CSMS selected a subprotocol the station did not offer (the value, made printable).
-    #[error("the CSMS selected the subprotocol '{0}', which the station did not offer")]
+    #[error(
+        "the CSMS selected the subprotocol '{0}', which the station did not offer: it does not \
+         accept the offered OCPP version at this URL"
+    )]
     UnexpectedSubprotocol(String),
     /// The answer was not a usable WebSocket upgrade answer (not HTTP, wrong accept key, ...).
     #[error("{0}")]
     BadAnswer(String),
     /// The dial did not complete within [`DialRequest::timeout`].
-    #[error("the CSMS did not complete the connection within the dial timeout")]
-    Timeout,
+    #[error("{}", timeout_sentence(*after, *stage))]
+    Timeout {
+        /// The dial timeout.
+        after: Duration,
+        /// What the dial was waiting for.
+        stage: DialStage,
+    },
 }
 
 impl DialError {
     /// True when the failure says "this endpoint does not speak the offered version", so the
-    /// dial plan may switch to the other version at once.
+    /// dial plan may switch to the other version (or offer each alone) at once.
     pub fn is_version_mismatch(&self) -> bool {
         matches!(
             self,
             DialError::NoSubprotocol
                 | DialError::UnexpectedSubprotocol(_)
+                | DialError::OfferRefused { .. }
                 | DialError::ClosedBeforeAnswer
                 | DialError::Http { status: 400 | 404 }
         )
     }
 
-    /// The failure class for reports (`attempts[].outcome` of `--once`): `version_mismatch`,
-    /// `unauthorized`, `not_found`, `http_error`, `tls_error`, `network_error`, `timeout` or
-    /// `invalid_url`.
+    /// The failure class for reports (`attempts[].outcome` of `--once`), one of
+    /// [`FAILURE_OUTCOMES`].
     pub fn outcome(&self) -> &'static str {
         match self {
-            DialError::NoSubprotocol | DialError::UnexpectedSubprotocol(_) => "version_mismatch",
+            DialError::NoSubprotocol
+            | DialError::UnexpectedSubprotocol(_)
+            | DialError::OfferRefused { .. } => "version_mismatch",
             DialError::Http { status: 401 | 403 } => "unauthorized",
             DialError::Http { status: 404 } => "not_found",
             DialError::Http { .. } | DialError::BadAnswer(_) => "http_error",
             DialError::Tls(_) => "tls_error",
             DialError::Network(_) | DialError::ClosedBeforeAnswer => "network_error",
-            DialError::Timeout => "timeout",
-            DialError::InvalidUrl(_) => "invalid_url",
+            DialError::Timeout { .. } => "timeout",
         }
     }
 
     /// The HTTP status of a refused upgrade.
     pub fn http_status(&self) -> Option<u16> {
         match self {
-            DialError::Http { status } => Some(*status),
+            DialError::Http { status } | DialError::OfferRefused { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -159,27 +214,68 @@ impl DialError {
 }
 
 fn http_sentence(status: u16) -> String {
+    let reason = StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .map(|r| format!(" {r}"))
+        .unwrap_or_default();
+    let answered = format!("the CSMS answered the WebSocket upgrade with HTTP {status}{reason}");
     match status {
         401 => "the CSMS refused the station's credentials (HTTP 401 Unauthorized): check the \
-                station name and password"
+                station name and password (OCPP_STATION_NAME, OCPP_STATION_PASSWORD) against \
+                the CSMS's record"
             .to_owned(),
         403 => "the CSMS refused access (HTTP 403 Forbidden): check that the station is \
-                registered there and its credentials"
+                registered there under OCPP_STATION_NAME, and its credentials"
             .to_owned(),
         404 => "the CSMS has no endpoint at this URL (HTTP 404 Not Found): check the URL, the \
                 station name at its end, and that this OCPP version is served there"
             .to_owned(),
-        400 => "the CSMS rejected the upgrade request (HTTP 400 Bad Request); it may not accept \
-                the offered OCPP version"
+        400 => "the CSMS rejected the upgrade request (HTTP 400 Bad Request) to the offer of \
+                both OCPP versions; some CSMSs accept only one subprotocol per offer, so each is \
+                offered alone next"
             .to_owned(),
-        other => {
-            let reason = StatusCode::from_u16(other)
-                .ok()
-                .and_then(|s| s.canonical_reason())
-                .map(|r| format!(" {r}"))
-                .unwrap_or_default();
-            format!("the CSMS answered the WebSocket upgrade with HTTP {other}{reason}")
-        }
+        300..=399 => format!(
+            "{answered}: it redirects the connection elsewhere, which a station does not \
+             follow; ask the operator for the current URL"
+        ),
+        500..=599 => format!(
+            "{answered}: the CSMS has a problem on its side (overloaded, in maintenance); try \
+             again later or ask the operator"
+        ),
+        _ => format!("{answered}: check the URL with the operator"),
+    }
+}
+
+fn timeout_sentence(after: Duration, stage: DialStage) -> String {
+    let within = format!("within {} (OCPP_CALL_TIMEOUT_SECONDS)", seconds(after));
+    match stage {
+        DialStage::Resolving => format!(
+            "the CSMS host name could not be resolved {within}: check the station's network \
+             connection and DNS settings (/etc/resolv.conf)"
+        ),
+        DialStage::Connecting => format!(
+            "the CSMS did not accept a TCP connection {within}: check the host and port in the \
+             URL, the network, and whether a firewall drops the connection"
+        ),
+        DialStage::Tls => format!(
+            "the TLS handshake with the CSMS did not complete {within}: check that the port \
+             serves wss:// (TLS)"
+        ),
+        DialStage::Answer => format!(
+            "the CSMS accepted the connection but did not answer the WebSocket upgrade {within}: \
+             check that the URL points at the CSMS's OCPP endpoint and that ws:// or wss:// \
+             matches the port, or ask the operator whether the CSMS is overloaded"
+        ),
+    }
+}
+
+/// "30 s", "0.3 s".
+fn seconds(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
     }
 }
 
@@ -187,13 +283,16 @@ fn http_sentence(status: u16) -> String {
 /// selected. When the CSMS completes the upgrade but selects no offered subprotocol, the socket
 /// is closed with a Close frame (1002) before the error is returned.
 pub async fn dial(req: &DialRequest<'_>) -> Result<(WsStream, OcppVersion), DialError> {
-    let shown = redact::url(req.url);
+    let shown = req.url.as_str();
     let offered = offer_header(req.offer);
     tracing::info!(url = %shown, offer = %offered, "dialling the CSMS");
 
-    let upgraded = tokio::time::timeout(req.timeout, upgrade(req))
-        .await
-        .unwrap_or(Err(DialError::Timeout));
+    let mut stage = DialStage::Resolving;
+    let upgraded = tokio::time::timeout(req.timeout, upgrade(req, &mut stage)).await;
+    let upgraded = upgraded.unwrap_or(Err(DialError::Timeout {
+        after: req.timeout,
+        stage,
+    }));
     let result = match upgraded {
         Ok(Upgraded::Agreed(ws, version)) => Ok((ws, version)),
         Ok(Upgraded::Refused(ws, error)) => {
@@ -229,31 +328,17 @@ enum Upgraded {
     Refused(WsStream, DialError),
 }
 
-/// What the URL resolves to, checked before any connection is made.
-struct Target {
-    /// `host:port`, for messages.
-    endpoint: String,
-    host: String,
-    port: u16,
-    /// `Some` for `wss://`.
-    server_name: Option<ServerName<'static>>,
-    request: Vec<u8>,
-    accept_key: String,
-}
+async fn upgrade(req: &DialRequest<'_>, stage: &mut DialStage) -> Result<Upgraded, DialError> {
+    let url = req.url;
+    let endpoint = format!("{}:{}", url.host(), url.port());
+    let tcp = connect(url, &endpoint, stage).await?;
 
-async fn upgrade(req: &DialRequest<'_>) -> Result<Upgraded, DialError> {
-    let target = prepare(req)?;
-    let endpoint = target.endpoint.as_str();
-
-    let tcp = TcpStream::connect((target.host.as_str(), target.port))
-        .await
-        .map_err(|e| DialError::Network(format!("could not connect to {endpoint}: {e}")))?;
-
-    let mut stream = match target.server_name {
+    let mut stream = match url.tls_name() {
         None => MaybeTlsStream::Plain(tcp),
         Some(name) => {
+            *stage = DialStage::Tls;
             let connector = tokio_rustls::TlsConnector::from(Arc::clone(&req.tls));
-            let tls = connector.connect(name, tcp).await.map_err(|e| {
+            let tls = connector.connect(name.clone(), tcp).await.map_err(|e| {
                 DialError::Tls(format!(
                     "TLS handshake with {endpoint} failed: {}",
                     tls_detail(&e)
@@ -263,17 +348,23 @@ async fn upgrade(req: &DialRequest<'_>) -> Result<Upgraded, DialError> {
         }
     };
 
+    *stage = DialStage::Answer;
+    let key = generate_key();
     stream
-        .write_all(&target.request)
+        .write_all(&request_head(req, &key))
         .await
-        .map_err(|e| during_upgrade(&e, endpoint))?;
+        .map_err(|e| during_upgrade(&e, &endpoint))?;
     stream
         .flush()
         .await
-        .map_err(|e| during_upgrade(&e, endpoint))?;
+        .map_err(|e| during_upgrade(&e, &endpoint))?;
 
-    let (response, tail) = read_answer(&mut stream, endpoint).await?;
-    check_upgrade(&response, &target.accept_key)?;
+    let (response, tail) = read_answer(&mut stream, &endpoint).await?;
+    if response.status() == StatusCode::BAD_REQUEST {
+        let body = read_refusal_body(&mut stream, &response, tail).await;
+        return Err(bad_request(req.offer, &body));
+    }
+    check_upgrade(&response, &derive_accept_key(key.as_bytes()))?;
 
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE_SIZE))
@@ -287,42 +378,65 @@ async fn upgrade(req: &DialRequest<'_>) -> Result<Upgraded, DialError> {
     })
 }
 
-fn prepare(req: &DialRequest<'_>) -> Result<Target, DialError> {
-    let shown = redact::url(req.url);
-    let invalid = |why: &str| DialError::InvalidUrl(format!("the CSMS URL '{shown}' {why}"));
-
-    // Parses the URL and generates Host and Sec-WebSocket-Key.
-    let mut request = req
-        .url
-        .into_client_request()
-        .map_err(|e| invalid(&format!("cannot be used: {e}")))?;
-    let uri = request.uri().clone();
-    let tls = match uri.scheme_str() {
-        Some("wss") => true,
-        Some("ws") => false,
-        _ => return Err(invalid("must start with ws:// or wss://")),
+/// The TCP connection to the URL's host and port: the name resolved (every address tried in
+/// turn), or the address as it is.
+async fn connect(
+    url: &CsmsUrl,
+    endpoint: &str,
+    stage: &mut DialStage,
+) -> Result<TcpStream, DialError> {
+    let port = url.port();
+    let addresses: Vec<SocketAddr> = match url.host() {
+        DialHost::Ip(ip) => vec![SocketAddr::new(ip, port)],
+        DialHost::Name(name) => tokio::net::lookup_host((name.as_str(), port))
+            .await
+            .map_err(|e| {
+                DialError::Network(format!(
+                    "could not resolve the CSMS host name {name} ({e}): check the host name in \
+                     the URL and the station's DNS settings (/etc/resolv.conf)"
+                ))
+            })?
+            .collect(),
     };
-    let host = uri
-        .host()
-        .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
-        .filter(|h| !h.is_empty())
-        .ok_or_else(|| invalid("has no host name"))?
-        .to_owned();
-    let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
-    let server_name = if tls {
-        Some(
-            ServerName::try_from(host.clone())
-                .map_err(|_| invalid("has a host name that TLS cannot verify"))?,
-        )
-    } else {
-        None
-    };
+    *stage = DialStage::Connecting;
+    let mut last_error = None;
+    for address in addresses {
+        match TcpStream::connect(address).await {
+            Ok(tcp) => return Ok(tcp),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(DialError::Network(match last_error {
+        None => format!(
+            "the CSMS host name of {endpoint} resolved to no address: check the host name in \
+             the URL and the station's DNS settings (/etc/resolv.conf)"
+        ),
+        Some(e) if e.kind() == io::ErrorKind::ConnectionRefused => format!(
+            "could not connect to {endpoint}: connection refused, nothing listens there; check \
+             that the CSMS is running and that the host and port in the URL are right"
+        ),
+        Some(e) => format!(
+            "could not connect to {endpoint} ({e}): check the station's network connection, the \
+             host and port in the URL, and whether a firewall blocks the port"
+        ),
+    }))
+}
 
-    let headers = request.headers_mut();
+/// The upgrade request head (RFC 6455 section 4.1), with the conventional header spelling: some
+/// CSMSs match header names case-sensitively.
+fn request_head(req: &DialRequest<'_>, key: &str) -> Vec<u8> {
+    let url = req.url;
+    let mut head = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {key}\r\n",
+        url.path(),
+        url.host_header()
+    );
     if !req.offer.is_empty() {
-        let value = HeaderValue::from_str(&offer_header(req.offer))
-            .map_err(|_| invalid("cannot carry the subprotocol offer"))?;
-        headers.insert(header::SEC_WEBSOCKET_PROTOCOL, value);
+        head.push_str(&format!(
+            "Sec-WebSocket-Protocol: {}\r\n",
+            offer_header(req.offer)
+        ));
     }
     if let Some(password) = req.password {
         let token = base64::engine::general_purpose::STANDARD.encode(format!(
@@ -330,50 +444,10 @@ fn prepare(req: &DialRequest<'_>) -> Result<Target, DialError> {
             req.identity,
             password.expose()
         ));
-        let mut value = HeaderValue::from_str(&format!("Basic {token}"))
-            .map_err(|_| invalid("cannot carry the Authorization header"))?;
-        value.set_sensitive(true);
-        headers.insert(header::AUTHORIZATION, value);
+        head.push_str(&format!("Authorization: Basic {token}\r\n"));
     }
-
-    let key = request
-        .headers()
-        .get(header::SEC_WEBSOCKET_KEY)
-        .map(|k| k.as_bytes().to_vec())
-        .unwrap_or_default();
-    Ok(Target {
-        endpoint: format!("{}:{port}", uri.host().unwrap_or(&host)),
-        host,
-        port,
-        server_name,
-        request: serialize(&request),
-        accept_key: derive_accept_key(&key),
-    })
-}
-
-/// The request head as bytes, with the conventional header spelling: some CSMSs match header
-/// names case-sensitively, and `http` stores them in lower case.
-fn serialize(request: &Request) -> Vec<u8> {
-    let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
-    let mut out = format!("GET {path} HTTP/1.1\r\n").into_bytes();
-    for (name, value) in request.headers() {
-        let name = match name.as_str() {
-            "host" => "Host",
-            "connection" => "Connection",
-            "upgrade" => "Upgrade",
-            "sec-websocket-version" => "Sec-WebSocket-Version",
-            "sec-websocket-key" => "Sec-WebSocket-Key",
-            "sec-websocket-protocol" => "Sec-WebSocket-Protocol",
-            "authorization" => "Authorization",
-            other => other,
-        };
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(b"\r\n");
-    out
+    head.push_str("\r\n");
+    head.into_bytes()
 }
 
 /// Reads up to the end of the answer head; returns the parsed answer and the bytes after it.
@@ -413,6 +487,52 @@ async fn read_answer(
                 )));
             }
         }
+    }
+}
+
+/// Up to [`MAX_REFUSAL_BODY`] bytes of a refusal's body (`tail`: what came with the head),
+/// waiting at most [`REFUSAL_BODY_WAIT`] for the rest.
+async fn read_refusal_body(
+    stream: &mut MaybeTlsStream<TcpStream>,
+    response: &Response,
+    mut body: Vec<u8>,
+) -> Vec<u8> {
+    let wanted = response
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(MAX_REFUSAL_BODY)
+        .min(MAX_REFUSAL_BODY);
+    let reading = async {
+        let mut chunk = [0u8; 1024];
+        while body.len() < wanted {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => body.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+            }
+        }
+    };
+    // Whatever arrived in time is enough to classify; the rest does not matter.
+    let _ = tokio::time::timeout(REFUSAL_BODY_WAIT, reading).await;
+    body
+}
+
+/// HTTP 400 on the upgrade. Offered one version alone, or told about the subprotocol in the
+/// body (as the `websockets` server library says "invalid subprotocol"), the CSMS refused that
+/// OCPP version. A 400 to an offer of both versions without such a word may be a CSMS that
+/// accepts only one value per offer; it stays an HTTP error, which the dial plan still answers
+/// by offering each version alone.
+fn bad_request(offer: &[OcppVersion], body: &[u8]) -> DialError {
+    let text = String::from_utf8_lossy(body).to_ascii_lowercase();
+    let names_subprotocol = text.contains("subprotocol") || text.contains("sec-websocket-protocol");
+    if offer.len() == 1 || names_subprotocol {
+        DialError::OfferRefused {
+            status: 400,
+            offered: offer_header(offer),
+        }
+    } else {
+        DialError::Http { status: 400 }
     }
 }
 
@@ -492,11 +612,57 @@ async fn close_politely(mut ws: WsStream, dial_timeout: Duration) {
     }
 }
 
-/// The rustls error inside a tokio-rustls I/O error, or the I/O error itself.
+/// The rustls error inside a tokio-rustls I/O error (or the I/O error itself), and what to check.
 fn tls_detail(e: &io::Error) -> String {
     match rustls_error(e) {
-        Some(inner) => inner.to_string(),
-        None => e.to_string(),
+        Some(inner) => format!("{inner}: {}", tls_hint(inner)),
+        None => format!(
+            "{e}: check that the URL's port serves wss:// (TLS) and that the network does not cut \
+             the connection"
+        ),
+    }
+}
+
+/// What a technician should check for a TLS failure.
+fn tls_hint(e: &rustls::Error) -> &'static str {
+    use rustls::{AlertDescription as Alert, CertificateError as Cert, Error as E};
+    match e {
+        E::InvalidCertificate(Cert::UnknownIssuer | Cert::BadSignature) => {
+            "the CSMS's certificate is not issued by a CA the station trusts: set OCPP_CA_PATH \
+             to the operator's CA bundle (PEM)"
+        }
+        E::InvalidCertificate(
+            Cert::Expired
+            | Cert::ExpiredContext { .. }
+            | Cert::NotValidYet
+            | Cert::NotValidYetContext { .. },
+        ) => {
+            "check the station's clock first (timedatectl: is NTP synchronised?), then the \
+             certificate's validity with the operator"
+        }
+        E::InvalidCertificate(Cert::NotValidForName | Cert::NotValidForNameContext { .. }) => {
+            "the URL's host name is not one the certificate is issued for: use the host name \
+             the operator gave (not an IP address or an old name)"
+        }
+        E::AlertReceived(
+            Alert::CertificateRequired
+            | Alert::BadCertificate
+            | Alert::UnknownCA
+            | Alert::CertificateUnknown
+            | Alert::HandshakeFailure,
+        ) => {
+            "the CSMS refused the TLS session; if it requires a client certificate, set \
+             OCPP_AUTH_TYPE=mtls with OCPP_MTLS_CERT_PATH and OCPP_MTLS_KEY_PATH, and check \
+             that the two belong together"
+        }
+        E::InvalidMessage(_) | E::InappropriateMessage { .. } => {
+            "the port does not seem to speak TLS: check wss:// against the port (ws:// for a \
+             plain one)"
+        }
+        _ => {
+            "check that the URL's port serves wss:// and the TLS settings (OCPP_CA_PATH, \
+              OCPP_MTLS_CERT_PATH, OCPP_MTLS_KEY_PATH)"
+        }
     }
 }
 
@@ -565,8 +731,12 @@ mod tests {
         client_config(None, None).unwrap()
     }
 
+    fn url(text: &str) -> CsmsUrl {
+        CsmsUrl::parse(text).unwrap()
+    }
+
     fn request<'a>(
-        url: &'a str,
+        url: &'a CsmsUrl,
         offer: &'a [OcppVersion],
         password: Option<&'a Secret>,
     ) -> DialRequest<'a> {
@@ -625,9 +795,12 @@ mod tests {
 
     async fn ws_server(
         pick: impl FnOnce(Option<&str>) -> Option<String> + Send + Unpin + 'static,
-    ) -> (String, JoinHandle<Seen>) {
+    ) -> (CsmsUrl, JoinHandle<Seen>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("ws://{}/ocpp/CP001", listener.local_addr().unwrap());
+        let url = url(&format!(
+            "ws://{}/ocpp/CP001",
+            listener.local_addr().unwrap()
+        ));
         let task = tokio::spawn(async move {
             let (stream, _) = listener.accept().await.unwrap();
             serve_ws(stream, pick).await
@@ -636,9 +809,12 @@ mod tests {
     }
 
     /// A server that reads the request head and answers with fixed bytes (or just hangs up).
-    async fn raw_server(answer: &'static [u8]) -> (String, JoinHandle<String>) {
+    async fn raw_server(answer: &'static [u8]) -> (CsmsUrl, JoinHandle<String>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("ws://{}/ocpp/CP001", listener.local_addr().unwrap());
+        let url = url(&format!(
+            "ws://{}/ocpp/CP001",
+            listener.local_addr().unwrap()
+        ));
         let task = tokio::spawn(async move {
             let (mut stream, _) = listener.accept().await.unwrap();
             let mut head = Vec::new();
@@ -764,17 +940,71 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn http_400_is_a_version_mismatch_and_other_statuses_are_not() {
-        let (url, _s) = raw_server(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+    async fn http_400_to_one_version_is_a_version_mismatch() {
+        let (url, _s) = raw_server(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n").await;
         let err = dial(&request(&url, &[V201], None)).await.unwrap_err();
+        assert_eq!(
+            err,
+            DialError::OfferRefused {
+                status: 400,
+                offered: "ocpp2.0.1".into()
+            }
+        );
         assert!(err.is_version_mismatch());
-        assert_eq!(err.outcome(), "http_error");
+        assert_eq!(err.outcome(), "version_mismatch");
+        assert!(err.to_string().contains("ocpp2.0.1"), "{err}");
+    }
 
-        let (url, _s) = raw_server(b"HTTP/1.1 503 Service Unavailable\r\n\r\n").await;
-        let err = dial(&request(&url, &[V201], None)).await.unwrap_err();
-        assert_eq!(err, DialError::Http { status: 503 });
-        assert!(!err.is_version_mismatch());
-        assert!(err.to_string().contains("503 Service Unavailable"), "{err}");
+    #[tokio::test]
+    async fn http_400_to_both_versions_depends_on_what_the_body_says() {
+        // What the Python `websockets` server answers when no offered subprotocol is supported.
+        let (url, _s) = raw_server(
+            b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 85\r\n\r\n\
+              Failed to open a WebSocket connection: invalid subprotocol; expected one of ocpp1.6.\n",
+        )
+        .await;
+        let err = dial(&request(&url, BOTH, None)).await.unwrap_err();
+        assert_eq!(err.outcome(), "version_mismatch", "{err:?}");
+
+        let (url, _s) =
+            raw_server(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 11\r\n\r\nbad request").await;
+        let err = dial(&request(&url, BOTH, None)).await.unwrap_err();
+        assert_eq!(err, DialError::Http { status: 400 });
+        assert_eq!(err.outcome(), "http_error");
+        assert!(
+            err.is_version_mismatch(),
+            "each version is still offered alone next"
+        );
+        assert!(err.to_string().contains("alone"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn other_statuses_are_http_errors_with_advice() {
+        for (answer, status, advice) in [
+            (
+                &b"HTTP/1.1 503 Service Unavailable\r\n\r\n"[..],
+                503,
+                "503 Service Unavailable: the CSMS has a problem on its side",
+            ),
+            (
+                b"HTTP/1.1 500 Internal Server Error\r\n\r\n",
+                500,
+                "try again later",
+            ),
+            (
+                b"HTTP/1.1 301 Moved Permanently\r\nLocation: wss://x/\r\n\r\n",
+                301,
+                "ask the operator for the current URL",
+            ),
+        ] {
+            let answer: &'static [u8] = answer;
+            let (url, _s) = raw_server(answer).await;
+            let err = dial(&request(&url, &[V201], None)).await.unwrap_err();
+            assert_eq!(err, DialError::Http { status });
+            assert!(!err.is_version_mismatch());
+            assert_eq!(err.outcome(), "http_error");
+            assert!(err.to_string().contains(advice), "{err}");
+        }
     }
 
     #[tokio::test]
@@ -812,12 +1042,13 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         drop(listener);
-        let url = format!("ws://{addr}/ocpp/CP001");
+        let url = url(&format!("ws://{addr}/ocpp/CP001"));
         let err = dial(&request(&url, &[V201], None)).await.unwrap_err();
         assert!(
             matches!(err, DialError::Network(ref m) if m.contains(&addr.to_string())),
             "{err:?}"
         );
+        assert!(err.to_string().contains("is running"), "{err}");
         assert_eq!(err.outcome(), "network_error");
         assert!(!err.is_version_mismatch());
     }
@@ -826,28 +1057,71 @@ mod tests {
     async fn a_silent_server_times_out() {
         // Bound but never accepted: the kernel completes TCP, nobody answers the upgrade.
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("ws://{}/ocpp/CP001", listener.local_addr().unwrap());
+        let url = url(&format!(
+            "ws://{}/ocpp/CP001",
+            listener.local_addr().unwrap()
+        ));
         let mut req = request(&url, &[V201], None);
         req.timeout = Duration::from_millis(300);
         let err = dial(&req).await.unwrap_err();
-        assert_eq!(err, DialError::Timeout);
+        assert_eq!(
+            err,
+            DialError::Timeout {
+                after: Duration::from_millis(300),
+                stage: DialStage::Answer
+            }
+        );
         assert_eq!(err.outcome(), "timeout");
+        assert!(
+            err.to_string()
+                .contains("did not answer the WebSocket upgrade within 0.3 s"),
+            "{err}"
+        );
         drop(listener);
     }
 
     #[tokio::test]
-    async fn bad_urls_are_refused_before_dialling() {
-        for url in [
-            "http://127.0.0.1/ocpp/CP001",
-            "not a url",
-            "ws:///ocpp/CP001",
-            "wss://CP001:hunter2@/ocpp/CP001",
-        ] {
-            let err = dial(&request(url, &[V201], None)).await.unwrap_err();
-            assert!(matches!(err, DialError::InvalidUrl(_)), "{url}: {err:?}");
-            assert_eq!(err.outcome(), "invalid_url");
-            assert!(!err.to_string().contains("hunter2"), "{err}");
-        }
+    async fn the_dial_goes_to_the_parsed_host_port_and_path() {
+        // A host name, not an address: resolved, then connected to on the URL's port.
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let target = url(&format!("ws://LOCALHOST:{port}/a/../ocpp/CP%30%30%31"));
+        let server = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).await.unwrap() == 1 {
+                head.push(byte[0]);
+            }
+            stream
+                .write_all(b"HTTP/1.1 404 Not Found\r\n\r\n")
+                .await
+                .unwrap();
+            String::from_utf8(head).unwrap()
+        });
+        let err = dial(&request(&target, &[V201], None)).await.unwrap_err();
+        assert_eq!(err.outcome(), "not_found");
+        let head = server.await.unwrap();
+        assert!(
+            head.starts_with("GET /ocpp/CP%30%30%31 HTTP/1.1\r\n"),
+            "{head}"
+        );
+        assert!(
+            head.contains(&format!("\r\nHost: localhost:{port}\r\n")),
+            "{head}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unresolvable_name_is_a_network_error_that_says_so() {
+        let target = url("ws://no-such-host.invalid:9000/ocpp/CP001");
+        let err = dial(&request(&target, &[V201], None)).await.unwrap_err();
+        assert_eq!(err.outcome(), "network_error", "{err:?}");
+        assert!(
+            err.to_string()
+                .contains("could not resolve the CSMS host name no-such-host.invalid"),
+            "{err}"
+        );
     }
 
     #[tokio::test]
@@ -875,7 +1149,6 @@ mod tests {
 
         let (url, _server) =
             raw_server(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n").await;
-        let url = url.replace("ws://", "ws://CP001:hunter2@");
         let password = Secret::new("hunter2");
         let err = dial(&request(&url, &[V201], Some(&password)))
             .await
@@ -895,7 +1168,6 @@ mod tests {
     #[test]
     fn every_variant_has_a_documented_outcome() {
         let all = [
-            DialError::InvalidUrl(String::new()),
             DialError::Network(String::new()),
             DialError::Tls(String::new()),
             DialError::Http { status: 401 },
@@ -906,21 +1178,40 @@ mod tests {
             DialError::NoSubprotocol,
             DialError::UnexpectedSubprotocol(String::new()),
             DialError::BadAnswer(String::new()),
-            DialError::Timeout,
+            DialError::OfferRefused {
+                status: 400,
+                offered: String::new(),
+            },
+            DialError::Http { status: 400 },
+            DialError::Timeout {
+                after: Duration::ZERO,
+                stage: DialStage::Resolving,
+            },
         ];
-        let known = [
-            "version_mismatch",
-            "unauthorized",
-            "not_found",
-            "http_error",
-            "tls_error",
-            "network_error",
-            "timeout",
-            "invalid_url",
-        ];
-        for e in all {
-            assert!(known.contains(&e.outcome()), "{e:?}");
-        }
+        let mut seen: Vec<&str> = all.iter().map(DialError::outcome).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        let mut known = FAILURE_OUTCOMES.to_vec();
+        known.sort_unstable();
+        assert_eq!(seen, known, "every outcome is produced, and only those");
+    }
+
+    #[test]
+    fn the_report_schema_lists_exactly_these_outcomes() {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../schemas/once-result.schema.json")).unwrap();
+        let listed = &schema["$defs"]["attempt"]["properties"]["outcome"]["enum"];
+        let mut listed: Vec<&str> = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        listed.sort_unstable();
+        let mut expected = FAILURE_OUTCOMES.to_vec();
+        expected.push("connected");
+        expected.sort_unstable();
+        assert_eq!(listed, expected);
     }
 
     /// A `wss://` CSMS for `localhost` with a certificate from the test CA; with
@@ -928,7 +1219,7 @@ mod tests {
     async fn wss_server(
         pki: &TestPki,
         require_client_cert: bool,
-    ) -> (String, JoinHandle<Option<Seen>>) {
+    ) -> (CsmsUrl, JoinHandle<Option<Seen>>) {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()
@@ -962,7 +1253,7 @@ mod tests {
         });
         // The certificate is for "localhost"; the listener is on 127.0.0.1, which "localhost"
         // always includes (a ::1 tried first is refused and skipped).
-        (format!("wss://localhost:{port}/ocpp/CP001"), task)
+        (url(&format!("wss://localhost:{port}/ocpp/CP001")), task)
     }
 
     #[tokio::test]

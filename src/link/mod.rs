@@ -1,5 +1,6 @@
 //! The WebSocket link to the CSMS: TLS setup, one dial, and the plan of which dial comes next.
 //!
+//! - [`csms_url`]: the CSMS URL, parsed once (WHATWG) into the host, port and path a dial uses.
 //! - [`tls`]: the rustls client configuration (public roots plus an optional CA bundle, optional
 //!   client certificate for security profile 3), with errors that name the offending file.
 //! - [`dial`](mod@dial): TCP, TLS, the upgrade with Basic auth and the subprotocol offer, and a
@@ -23,10 +24,12 @@
 //! }
 //! ```
 
+pub mod csms_url;
 pub mod dial;
 pub mod plan;
 pub mod tls;
 
+pub use csms_url::{CsmsUrl, UrlProblem};
 pub use dial::{DialError, DialRequest, MAX_MESSAGE_SIZE, WsStream, dial};
 pub use plan::{Attempt, DialPlan, PlanError, PlanSettings};
 pub use tls::{TlsFile, TlsSetupError, client_config};

@@ -19,6 +19,7 @@
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
+use super::CsmsUrl;
 use crate::backoff::{Backoff, BackoffConfig};
 use crate::deadline;
 use crate::ocpp::OcppVersion;
@@ -29,9 +30,9 @@ pub struct PlanSettings {
     /// The version tried first (`OCPP_PRIMARY`).
     pub primary: OcppVersion,
     /// The final 2.0.1 dial URL (identity appended), if configured.
-    pub url_201: Option<String>,
+    pub url_201: Option<CsmsUrl>,
     /// The final 1.6 dial URL, if configured.
-    pub url_16: Option<String>,
+    pub url_16: Option<CsmsUrl>,
     /// Whether the other version may be tried at all (`OCPP_ALLOW_FALLBACK`).
     pub allow_fallback: bool,
     /// RetryBackOff.
@@ -44,13 +45,12 @@ pub struct PlanSettings {
 }
 
 impl PlanSettings {
-    /// The configured URL of `version`; an empty string counts as not configured.
-    pub fn url(&self, version: OcppVersion) -> Option<&str> {
-        let url = match version {
-            OcppVersion::V201 => self.url_201.as_deref(),
-            OcppVersion::V16 => self.url_16.as_deref(),
-        };
-        url.filter(|u| !u.trim().is_empty())
+    /// The configured URL of `version`.
+    pub fn url(&self, version: OcppVersion) -> Option<&CsmsUrl> {
+        match version {
+            OcppVersion::V201 => self.url_201.as_ref(),
+            OcppVersion::V16 => self.url_16.as_ref(),
+        }
     }
 }
 
@@ -76,7 +76,7 @@ pub enum PlanError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attempt {
     /// The URL to dial.
-    pub url: String,
+    pub url: CsmsUrl,
     /// The subprotocols to offer, in order of preference.
     pub offer: Vec<OcppVersion>,
     /// Do not dial before this instant (equal to `now` for "at once").
@@ -97,7 +97,7 @@ enum Offer {
 
 #[derive(Debug, Clone)]
 struct Candidate {
-    url: String,
+    url: CsmsUrl,
     offer: Offer,
 }
 
@@ -122,6 +122,8 @@ pub struct DialPlan {
     shared: bool,
     /// Index 0 is the preferred candidate; never empty.
     candidates: Vec<Candidate>,
+    /// A copy of `candidates[0]`, so that looking a candidate up needs no fallible step.
+    preferred: Candidate,
     /// Why the other version is never tried, when it is not (for the log).
     no_fallback_because: Option<String>,
     failures_before_fallback: u32,
@@ -148,8 +150,8 @@ impl DialPlan {
     pub fn new(settings: PlanSettings) -> Result<Self, PlanError> {
         let primary = settings.primary;
         let other = primary.other();
-        let primary_url = settings.url(primary).map(str::to_owned);
-        let other_url = settings.url(other).map(str::to_owned);
+        let primary_url = settings.url(primary).cloned();
+        let other_url = settings.url(other).cloned();
 
         let mut no_fallback_because = None;
         let (shared, candidates) = match (primary_url, other_url) {
@@ -186,11 +188,15 @@ impl DialPlan {
             ),
         };
 
+        let Some(preferred) = candidates.first().cloned() else {
+            return Err(PlanError::NoUrl);
+        };
         let mut plan = Self {
             primary,
             shared,
             refused: vec![false; candidates.len()],
             candidates,
+            preferred,
             no_fallback_because,
             failures_before_fallback: settings.failures_before_fallback.max(1),
             primary_retry_after: settings.primary_retry_after,
@@ -220,15 +226,11 @@ impl DialPlan {
     /// The next dial to make. Asking again without recording an outcome gives the same attempt.
     pub fn next_attempt(&mut self, now: Instant) -> Attempt {
         let not_before = *self.not_before.get_or_insert(now);
-        let (url, offer) = match self.candidates.get(self.current) {
-            Some(c) => (c.url.clone(), c.offer),
-            // Unreachable by construction (`current` is always a valid index); the fallback keeps
-            // this panic-free.
-            None => (String::new(), Offer::One(self.primary)),
-        };
+        // `current` is always a valid index; `preferred` keeps this panic-free regardless.
+        let candidate = self.candidates.get(self.current).unwrap_or(&self.preferred);
         Attempt {
-            url,
-            offer: self.versions(offer),
+            url: candidate.url.clone(),
+            offer: self.versions(candidate.offer),
             not_before,
             reason: self.reason.clone(),
         }
@@ -489,7 +491,7 @@ impl DialPlan {
     }
 }
 
-fn candidate(url: String, offer: Offer) -> Candidate {
+fn candidate(url: CsmsUrl, offer: Offer) -> Candidate {
     Candidate { url, offer }
 }
 
@@ -527,8 +529,8 @@ mod tests {
     fn settings(url_201: Option<&str>, url_16: Option<&str>) -> PlanSettings {
         PlanSettings {
             primary: V201,
-            url_201: url_201.map(str::to_owned),
-            url_16: url_16.map(str::to_owned),
+            url_201: url_201.map(url),
+            url_16: url_16.map(url),
             allow_fallback: true,
             backoff: BackoffConfig {
                 wait_minimum: Duration::from_secs(3),
@@ -538,6 +540,10 @@ mod tests {
             failures_before_fallback: 3,
             primary_retry_after: Duration::from_secs(3600),
         }
+    }
+
+    fn url(text: &str) -> CsmsUrl {
+        CsmsUrl::parse(text).unwrap()
     }
 
     fn separate() -> PlanSettings {
@@ -572,7 +578,7 @@ mod tests {
             self.now = a.not_before;
             let url = [U201, U16, SHARED]
                 .into_iter()
-                .find(|u| *u == a.url)
+                .find(|u| *u == a.url.as_str())
                 .expect("a known URL");
             let step = (url, a.offer.clone(), wait.as_secs());
             self.last = Some(a);
@@ -618,10 +624,6 @@ mod tests {
     fn without_any_url_there_is_no_plan() {
         assert_eq!(
             DialPlan::new(settings(None, None)).unwrap_err(),
-            PlanError::NoUrl
-        );
-        assert_eq!(
-            DialPlan::new(settings(Some(""), Some("  "))).unwrap_err(),
             PlanError::NoUrl
         );
     }
@@ -998,7 +1000,7 @@ mod tests {
         let now = d.now;
         d.dial();
         let stale = Attempt {
-            url: "wss://elsewhere/CP001".to_owned(),
+            url: url("wss://elsewhere/CP001"),
             offer: vec![V201],
             not_before: now,
             reason: String::new(),
