@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod backoff;
+pub mod bounded_file;
 pub mod cli;
 pub mod clock;
 pub mod config;
