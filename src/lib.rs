@@ -22,6 +22,7 @@ pub mod logging;
 pub mod metrics;
 pub mod ocpp;
 pub mod once;
+pub mod once_deadline;
 pub mod persist;
 pub mod redact;
 pub mod rpc;
