@@ -631,7 +631,8 @@ pub fn station_command(env: &[(&str, &str)], args: &[&str]) -> Command {
     command
 }
 
-/// What one `ocpp-station --once` run produced.
+/// What one run of the station binary that ends by itself (`--once`, `status`, a bad
+/// configuration) produced.
 #[derive(Debug)]
 pub struct OnceRun {
     /// Exit code (-1 when killed by a signal).
@@ -696,13 +697,20 @@ impl OnceRun {
 pub fn run_once(env: &[(&str, &str)], args: &[&str]) -> OnceRun {
     let mut all_args = vec!["--once"];
     all_args.extend_from_slice(args);
-    let mut child = station_command(env, &all_args)
+    run_station(env, &all_args)
+}
+
+/// Run `ocpp-station <args>` with exactly `env` (plus PATH) until it exits by itself (a net of
+/// 90 s kills it and fails the test). Checks that no output carries the password.
+pub fn run_station(env: &[(&str, &str)], args: &[&str]) -> OnceRun {
+    let mut child = station_command(env, args)
         .spawn()
         .unwrap_or_else(|error| panic!("cannot start {}: {error}", station_bin()));
     let (stdout, stdout_reader) = Captured::spawn(child.stdout.take().expect("stdout is piped"));
     let (stderr, stderr_reader) = Captured::spawn(child.stderr.take().expect("stderr is piped"));
     // --once bounds itself (OCPP_ONCE_TIMEOUT_SECONDS); this is only a net for a hang.
-    let status = wait_with_deadline(&mut child, "ocpp-station --once", Duration::from_secs(90));
+    let what = format!("ocpp-station {}", args.join(" "));
+    let status = wait_with_deadline(&mut child, &what, Duration::from_secs(90));
     let _ = stdout_reader.join();
     let _ = stderr_reader.join();
     let stdout = stdout.text();
