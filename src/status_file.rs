@@ -158,13 +158,18 @@ pub fn read_with_json(dir: &Path) -> Result<(StationStatus, Value), StatusFileEr
         Err(e) if e.is_not_found() => return Err(StatusFileError::NotRunning { path }),
         Err(source) => return Err(StatusFileError::Unreadable { path, source }),
     };
+    parse(&path, &bytes)
+}
+
+/// The status in `bytes`, the content of the status file at `path`, with its JSON as it is.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<(StationStatus, Value), StatusFileError> {
     // serde's messages quote what they found (an unknown variant, a bad string), which may hold
     // terminal control sequences: the reason is made printable here, once for every reader.
     let corrupt = |why: String| StatusFileError::Corrupt {
-        path: path.clone(),
+        path: path.to_path_buf(),
         why: redact::printable(&why, MAX_REASON_CHARS),
     };
-    let value: Value = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
     match value.get("format").and_then(Value::as_u64) {
         Some(n) if n == u64::from(FORMAT) => {}
         Some(n) => {

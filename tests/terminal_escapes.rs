@@ -16,10 +16,12 @@ mod remote;
 use std::fs;
 use std::path::Path;
 
+use chrono::TimeZone as _;
 use common::{
     Csms, DEADLINE, Env, csms_config_with, fresh_state_dir, is_call, run_once, run_station,
     spawn_daemon,
 };
+use ocpp_station::{redact, status_cmd, status_file};
 use remote::Remote;
 use serde_json::{Value, json};
 
@@ -188,4 +190,106 @@ fn csms_text_is_logged_escaped_in_text_lines() {
 #[test]
 fn csms_text_is_logged_escaped_in_json_lines() {
     csms_text_is_logged_escaped("json");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Property: whatever status.json holds, what `status` shows of it is printable
+// ---------------------------------------------------------------------------------------------
+
+/// xorshift64*: the same cases on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Text mixing letters with every kind of control character (C0, DEL, C1) and a JSON-hostile
+/// quote and backslash.
+fn hostile_text(rng: &mut Rng) -> String {
+    const PIECES: &[&str] = &[
+        "a",
+        "Z",
+        " ",
+        "\u{1b}[2J",
+        "\u{1b}]0;t\u{7}",
+        "\u{9b}",
+        "\u{85}",
+        "\u{7f}",
+        "\n",
+        "\r",
+        "\t",
+        "\u{0}",
+        "\"",
+        "\\",
+        "é",
+        "\u{fffd}",
+    ];
+    (0..rng.below(12))
+        .map(|_| PIECES[rng.below(PIECES.len())])
+        .collect()
+}
+
+/// Every string in `value` replaced by hostile text now and then.
+fn poison(rng: &mut Rng, value: &mut Value) {
+    match value {
+        Value::String(s) if rng.below(2) == 0 => *s = hostile_text(rng),
+        Value::Array(items) => items.iter_mut().for_each(|v| poison(rng, v)),
+        Value::Object(map) => map.values_mut().for_each(|v| poison(rng, v)),
+        _ => {}
+    }
+}
+
+#[test]
+fn whatever_the_status_file_holds_status_shows_it_printable() {
+    let mut rng = Rng(0x00dd_ba11_5eed_7e57);
+    let now = chrono::Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
+    let path = Path::new("/run/ocpp-station/status.json");
+    let mut parsed = 0;
+    for case in 0..5000 {
+        let mut value = status_with("x");
+        poison(&mut rng, &mut value);
+        let mut bytes = value.to_string().into_bytes();
+        // Now and then a cut, a flipped byte or raw control bytes spliced in.
+        match rng.below(4) {
+            0 => bytes.truncate(rng.below(bytes.len() + 1)),
+            1 => {
+                let at = rng.below(bytes.len());
+                bytes[at] = rng.next() as u8;
+            }
+            2 => {
+                let at = rng.below(bytes.len() + 1);
+                bytes.splice(at..at, *b"\x1b[2J\x9b\xc2\x9b\x07\xff");
+            }
+            _ => {}
+        }
+        match status_file::parse(path, &bytes) {
+            Ok((status, value)) => {
+                parsed += 1;
+                let table = status_cmd::render(&status, now);
+                assert!(
+                    !table.lines().any(|l| l.chars().any(char::is_control)),
+                    "case {case}: {table:?}"
+                );
+                let line = redact::json_printable(&value.to_string()).into_owned();
+                assert!(!line.chars().any(char::is_control), "case {case}: {line:?}");
+            }
+            Err(error) => {
+                let shown = error.to_string();
+                assert!(
+                    !shown.chars().any(char::is_control),
+                    "case {case}: {shown:?}"
+                );
+            }
+        }
+    }
+    assert!(parsed > 500, "{parsed}");
 }
