@@ -498,6 +498,11 @@ mod tests {
 
     /// What `emit` logs with `OCPP_LOG=log` in `format` (not journald, no colours).
     fn logged(log: &str, format: Format, emit: impl FnOnce()) -> String {
+        logged_to(log, format, false, emit)
+    }
+
+    /// [`logged`], for journald (`<N>` priorities, no timestamps) or not.
+    fn logged_to(log: &str, format: Format, journal: bool, emit: impl FnOnce()) -> String {
         let out = Collected::default();
         let settings = Settings::from_values(Some(log), None);
         assert!(
@@ -508,7 +513,7 @@ mod tests {
         let settings = Settings { format, ..settings };
         let subscriber = tracing_subscriber::registry().with(filtered_layer(
             settings,
-            false,
+            journal,
             false,
             out.clone(),
         ));
@@ -565,8 +570,13 @@ mod tests {
 
     #[test]
     fn no_line_carries_a_control_character_from_a_field() {
-        for format in [Format::Text, Format::Json] {
-            let out = logged("trace", format, || {
+        for (format, journal) in [
+            (Format::Text, false),
+            (Format::Json, false),
+            (Format::Text, true),
+            (Format::Json, true),
+        ] {
+            let out = logged_to("trace", format, journal, || {
                 let span = tracing::info_span!("station", identity = %CONTROLS);
                 let _entered = span.enter();
                 tracing::warn!(reason = %CONTROLS, quoted = CONTROLS, debug = ?CONTROLS, "message {CONTROLS}");
@@ -580,7 +590,9 @@ mod tests {
             }
             if format == Format::Json {
                 for line in out.lines() {
-                    let value: serde_json::Value = serde_json::from_str(line).unwrap();
+                    // Under journald a `<N>` priority precedes the object.
+                    let json = line.find('{').map_or(line, |at| &line[at..]);
+                    let value: serde_json::Value = serde_json::from_str(json).unwrap();
                     assert!(value.is_object(), "{line}");
                 }
             }

@@ -1,5 +1,6 @@
 //! `ocpp-station`: the command line. Wiring only; see the library for the station itself.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -34,7 +35,8 @@ fn main() -> ExitCode {
                     None,
                     &format!("invalid command line: {}", error.kind()),
                 );
-                println!("{}", report.to_line());
+                // Not println!, which panics when stdout is closed.
+                let _ = writeln!(std::io::stdout().lock(), "{}", report.to_line());
                 eprintln!("{error}");
                 return ExitCode::from(once::EXIT_CONFIG as u8);
             }

@@ -225,9 +225,25 @@ pub fn write_atomically(
     drop(file);
     fs::rename(&temp, dir.join(file_name))?;
     if durable {
-        File::open(dir)?.sync_all()?;
+        open_dir(dir)?.sync_all()?;
     }
     Ok(())
+}
+
+/// `dir` opened to flush it. O_DIRECTORY: should something else have taken its place since it
+/// was created, the open fails instead of, for a FIFO, waiting for a writer.
+#[cfg(unix)]
+fn open_dir(dir: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new()
+        .read(true)
+        .custom_flags((nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_NONBLOCK).bits())
+        .open(dir)
+}
+
+#[cfg(not(unix))]
+fn open_dir(dir: &Path) -> io::Result<File> {
+    File::open(dir)
 }
 
 #[cfg(unix)]
