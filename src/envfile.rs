@@ -19,11 +19,12 @@
 //! the password.
 
 use std::fmt;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::bounded_file::{self, FileError};
+
 /// [`read`] refuses files larger than this: a configuration file is a few kilobytes, and a cap
-/// keeps a mistaken `--env-file /dev/zero` from eating the station's memory.
+/// keeps a mistaken `--env-file` (a log, an image) from eating the station's memory.
 pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
 /// What is wrong with one line of an env file.
@@ -89,6 +90,15 @@ pub enum EnvFileError {
         /// The file as given.
         path: PathBuf,
     },
+    /// Something other than a regular file is at the path (a FIFO, a device, a directory):
+    /// reading it could block or never end, so it is not read.
+    #[error("env file {} is {what}, not a regular file", .path.display())]
+    NotRegular {
+        /// The file as given.
+        path: PathBuf,
+        /// What it is instead, e.g. "a FIFO (named pipe)".
+        what: &'static str,
+    },
     /// The file is not valid UTF-8.
     #[error("{}: not valid UTF-8 text", location(.path.as_deref(), *.line))]
     NotUtf8 {
@@ -146,7 +156,9 @@ impl EnvFileError {
     pub fn line(&self) -> Option<usize> {
         match self {
             EnvFileError::NotUtf8 { line, .. } | EnvFileError::Syntax { line, .. } => Some(*line),
-            EnvFileError::Io { .. } | EnvFileError::TooLarge { .. } => None,
+            EnvFileError::Io { .. }
+            | EnvFileError::TooLarge { .. }
+            | EnvFileError::NotRegular { .. } => None,
         }
     }
 }
@@ -173,25 +185,23 @@ pub fn parse(text: &str) -> Result<Vec<(String, String)>, EnvFileError> {
     Ok(pairs)
 }
 
-/// Reads and parses an env file. A missing or unreadable file, one larger than
-/// [`MAX_FILE_BYTES`], invalid UTF-8 and syntax errors are all errors naming the path.
+/// Reads and parses an env file. A missing or unreadable file, anything but a regular file
+/// (never waited on: see [`bounded_file`]), one larger than [`MAX_FILE_BYTES`], invalid UTF-8
+/// and syntax errors are all errors naming the path.
 pub fn read(path: &Path) -> Result<Vec<(String, String)>, EnvFileError> {
-    let io_error = |e: std::io::Error| EnvFileError::Io {
-        path: path.to_path_buf(),
-        kind: e.kind(),
-        message: e.to_string(),
-    };
-    let file = std::fs::File::open(path).map_err(io_error)?;
-    let mut bytes = Vec::new();
-    // One byte more than the cap, to tell "exactly at the cap" from "over it".
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io_error)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(EnvFileError::TooLarge {
-            path: path.to_path_buf(),
-        });
-    }
+    let path_buf = path.to_path_buf();
+    let bytes = bounded_file::read(path, MAX_FILE_BYTES).map_err(|error| match error {
+        FileError::Io(e) => EnvFileError::Io {
+            path: path_buf,
+            kind: e.kind(),
+            message: e.to_string(),
+        },
+        FileError::NotRegular(what) => EnvFileError::NotRegular {
+            path: path_buf,
+            what,
+        },
+        FileError::TooLarge { .. } => EnvFileError::TooLarge { path: path_buf },
+    })?;
     decode(&bytes).and_then(parse).map_err(|e| e.in_file(path))
 }
 
@@ -506,6 +516,10 @@ mod tests {
 
         let err = read(dir.path()).unwrap_err();
         assert!(err.to_string().contains(&dir.path().display().to_string()));
+        assert!(
+            err.to_string()
+                .ends_with("is a directory, not a regular file")
+        );
 
         let bad = dir.path().join("bad.env");
         std::fs::write(&bad, b"A=1\nB=\xff\xfe\n").unwrap();
@@ -541,6 +555,28 @@ mod tests {
         let at_cap = dir.path().join("cap.env");
         std::fs::write(&at_cap, vec![b'#'; MAX_FILE_BYTES as usize]).unwrap();
         assert_eq!(read(&at_cap).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn read_never_waits_on_a_fifo_or_reads_a_device() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("station.env");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let err = read(&fifo).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "env file {} is a FIFO (named pipe), not a regular file",
+                fifo.display()
+            )
+        );
+        assert!(matches!(
+            read(Path::new("/dev/zero")),
+            Err(EnvFileError::NotRegular {
+                what: "a character device",
+                ..
+            })
+        ));
     }
 
     /// xorshift64*: deterministic, so a failure reproduces.

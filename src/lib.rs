@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod backoff;
+pub mod bounded_file;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -22,6 +23,7 @@ pub mod logging;
 pub mod metrics;
 pub mod ocpp;
 pub mod once;
+pub mod once_deadline;
 pub mod persist;
 pub mod redact;
 pub mod rpc;

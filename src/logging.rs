@@ -10,6 +10,13 @@
 //! When stderr is a journald stream (systemd sets `JOURNAL_STREAM` to the stream's device and
 //! inode), each line starts with a `<N>` syslog priority so that `journalctl -p warning` works,
 //! and text lines carry no timestamp, since journald adds its own. Colours only on a terminal.
+//!
+//! Two rules hold whatever `OCPP_LOG` says. Other crates' TRACE events are never shown: the
+//! WebSocket library traces every frame's contents and hex dump, a new password from the CSMS
+//! included (the station's own frame trace withholds such frames, see `rpc::loggable`). And no
+//! line carries a control character from a field's value ([`printable`]).
+
+mod printable;
 
 use std::fs::File;
 use std::io::IsTerminal;
@@ -17,15 +24,16 @@ use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use tracing::{Event, Level, Subscriber};
+use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::filter::{self, FilterExt, LevelFilter};
 use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::{self, FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::fmt::{self, FmtContext, FormatEvent, FormatFields, MakeWriter};
 use tracing_subscriber::layer::{Layer, SubscriberExt};
 use tracing_subscriber::registry::{LookupSpan, Registry};
 use tracing_subscriber::util::SubscriberInitExt;
 
+use self::printable::{JsonControlEscaper, PrintableFields};
 use crate::envfile;
 use crate::redact;
 
@@ -198,16 +206,35 @@ where
     }
 }
 
-/// The stderr layer for a format, journald or not, colours or not.
-fn stderr_layer(
+/// Whether an event or span may be shown at all, before `OCPP_LOG` decides: the station's own
+/// always, other crates' up to DEBUG. tungstenite traces each frame it reads or writes, with its
+/// payload in clear and as a hex dump, and the frame may be the CSMS setting a new password; no
+/// other crate's trace is worth that risk on a station either.
+fn within_third_party_cap(metadata: &Metadata<'_>) -> bool {
+    is_station_target(metadata.target()) || *metadata.level() <= Level::DEBUG
+}
+
+/// The station's own targets: the library and the binary are both `ocpp_station`.
+fn is_station_target(target: &str) -> bool {
+    target
+        .strip_prefix("ocpp_station")
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+}
+
+/// The layer writing to `writer` in a format, journald or not, colours or not. Every field is
+/// escaped: [`PrintableFields`] for text, [`JsonControlEscaper`] on top of JSON's own escaping.
+fn output_layer<W>(
     format: Format,
     journal: bool,
     ansi: bool,
-) -> Box<dyn Layer<Registry> + Send + Sync> {
-    let text = fmt::layer().with_writer(std::io::stderr).with_ansi(ansi);
+    writer: W,
+) -> Box<dyn Layer<Registry> + Send + Sync>
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
     match (format, journal) {
         (Format::Json, false) => fmt::layer()
-            .with_writer(std::io::stderr)
+            .with_writer(JsonControlEscaper(writer))
             .json()
             .flatten_event(true)
             .with_current_span(true)
@@ -220,17 +247,42 @@ fn stderr_layer(
                 .with_current_span(true)
                 .with_span_list(false);
             fmt::layer()
-                .with_writer(std::io::stderr)
+                .with_writer(JsonControlEscaper(writer))
                 .json()
                 .event_format(JournalPriority(json))
                 .boxed()
         }
-        (Format::Text, false) => text.boxed(),
+        (Format::Text, false) => fmt::layer()
+            .with_writer(writer)
+            .with_ansi(ansi)
+            .fmt_fields(PrintableFields)
+            .boxed(),
         (Format::Text, true) => {
             let format = fmt::format().without_time().with_ansi(false);
-            text.event_format(JournalPriority(format)).boxed()
+            fmt::layer()
+                .with_writer(writer)
+                .with_ansi(false)
+                .fmt_fields(PrintableFields)
+                .event_format(JournalPriority(format))
+                .boxed()
         }
     }
+}
+
+/// The output layer filtered by `OCPP_LOG` and, whatever that says, by the third-party cap.
+fn filtered_layer<W>(
+    settings: Settings,
+    journal: bool,
+    ansi: bool,
+    writer: W,
+) -> impl Layer<Registry> + Send + Sync
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let filter = settings
+        .filter
+        .and(filter::filter_fn(within_third_party_cap));
+    output_layer(settings.format, journal, ansi, writer).with_filter(filter)
 }
 
 /// Installs the global logger from `OCPP_LOG` / `OCPP_LOG_FORMAT` (process environment, then
@@ -245,7 +297,8 @@ pub fn init(env_file: Option<&Path>) {
     let journal_stream = std::env::var_os(JOURNAL_STREAM).map(|v| v.to_string_lossy().into_owned());
     let journal = stderr_is_journal(journal_stream.as_deref());
     let ansi = !journal && std::io::stderr().is_terminal();
-    let layer = stderr_layer(settings.format, journal, ansi).with_filter(settings.filter);
+    let warnings = settings.warnings.clone();
+    let layer = filtered_layer(settings, journal, ansi, std::io::stderr);
     if tracing_subscriber::registry()
         .with(layer)
         .try_init()
@@ -253,7 +306,7 @@ pub fn init(env_file: Option<&Path>) {
     {
         return;
     }
-    for warning in &settings.warnings {
+    for warning in &warnings {
         tracing::warn!("{warning}");
     }
 }
@@ -412,6 +465,150 @@ mod tests {
         assert!(!stderr_is_journal(Some("0:0")));
         assert!(!stderr_is_journal(Some("garbage")));
         assert!(!stderr_is_journal(None));
+    }
+
+    /// Log output collected in memory.
+    #[derive(Clone, Default)]
+    struct Collected(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Collected {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Collected {
+        type Writer = Collected;
+
+        fn make_writer(&'a self) -> Self::Writer {
+            self.clone()
+        }
+    }
+
+    impl Collected {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    /// What `emit` logs with `OCPP_LOG=log` in `format` (not journald, no colours).
+    fn logged(log: &str, format: Format, emit: impl FnOnce()) -> String {
+        logged_to(log, format, false, emit)
+    }
+
+    /// [`logged`], for journald (`<N>` priorities, no timestamps) or not.
+    fn logged_to(log: &str, format: Format, journal: bool, emit: impl FnOnce()) -> String {
+        let out = Collected::default();
+        let settings = Settings::from_values(Some(log), None);
+        assert!(
+            settings.warnings.is_empty(),
+            "{log}: {:?}",
+            settings.warnings
+        );
+        let settings = Settings { format, ..settings };
+        let subscriber = tracing_subscriber::registry().with(filtered_layer(
+            settings,
+            journal,
+            false,
+            out.clone(),
+        ));
+        tracing::subscriber::with_default(subscriber, emit);
+        out.text()
+    }
+
+    #[test]
+    fn other_crates_never_trace_whatever_ocpp_log_says() {
+        for log in [
+            "trace",
+            "tungstenite=trace",
+            "tungstenite::protocol=trace",
+            "info,tungstenite::protocol::frame=trace,rustls=trace",
+        ] {
+            for format in [Format::Text, Format::Json] {
+                let out = logged(log, format, || {
+                    tracing::trace!(target: "tungstenite::protocol", "Received message frame-contents");
+                    tracing::trace!(target: "tungstenite::protocol::frame", "received frame 0x6672616d65");
+                    tracing::trace!(target: "rustls::client", "rustls-trace");
+                    tracing::debug!(target: "tungstenite::protocol", "Received close frame");
+                });
+                assert!(!out.contains("frame-contents"), "{log}: {out}");
+                assert!(!out.contains("0x6672616d65"), "{log}: {out}");
+                assert!(!out.contains("rustls-trace"), "{log}: {out}");
+                if !log.starts_with("info") {
+                    assert!(out.contains("Received close frame"), "{log}: {out}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_station_s_own_trace_follows_ocpp_log() {
+        for (log, shown) in [
+            ("trace", true),
+            ("ocpp_station=trace", true),
+            ("ocpp_station::session=trace", true),
+            ("debug", false),
+        ] {
+            let out = logged(log, Format::Text, || {
+                tracing::trace!(target: "ocpp_station::session", "own-trace");
+            });
+            assert_eq!(out.contains("own-trace"), shown, "{log}: {out}");
+        }
+        assert!(is_station_target("ocpp_station"));
+        assert!(is_station_target("ocpp_station::link::dial"));
+        assert!(!is_station_target("ocpp_stationary"));
+        assert!(!is_station_target("tungstenite"));
+    }
+
+    /// ESC, BEL, CSI (C1), DEL, line feed, carriage return and NUL.
+    const CONTROLS: &str = "\u{1b}[2J\u{7}\u{9b}31m\u{7f}\nforged line\r\u{0}";
+
+    #[test]
+    fn no_line_carries_a_control_character_from_a_field() {
+        for (format, journal) in [
+            (Format::Text, false),
+            (Format::Json, false),
+            (Format::Text, true),
+            (Format::Json, true),
+        ] {
+            let out = logged_to("trace", format, journal, || {
+                let span = tracing::info_span!("station", identity = %CONTROLS);
+                let _entered = span.enter();
+                tracing::warn!(reason = %CONTROLS, quoted = CONTROLS, debug = ?CONTROLS, "message {CONTROLS}");
+                tracing::info!("{}", CONTROLS);
+            });
+            let lines: Vec<&str> = out.split_terminator('\n').collect();
+            assert_eq!(lines.len(), 2, "{format:?}: {out:?}");
+            for line in lines {
+                assert!(!line.chars().any(char::is_control), "{format:?}: {line:?}");
+                assert!(line.contains("forged line"), "{line}");
+            }
+            if format == Format::Json {
+                for line in out.lines() {
+                    // Under journald a `<N>` priority precedes the object.
+                    let json = line.find('{').map_or(line, |at| &line[at..]);
+                    let value: serde_json::Value = serde_json::from_str(json).unwrap();
+                    assert!(value.is_object(), "{line}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn text_fields_look_as_they_did() {
+        let out = logged("info", Format::Text, || {
+            tracing::info!(version = %"2.0.1", name = "a b", count = 3, "connected");
+        });
+        assert!(
+            out.trim_end()
+                .ends_with("connected version=2.0.1 name=\"a b\" count=3"),
+            "{out}"
+        );
     }
 
     #[test]

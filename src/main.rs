@@ -1,5 +1,6 @@
 //! `ocpp-station`: the command line. Wiring only; see the library for the station itself.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -8,8 +9,9 @@ use ocpp_station::config;
 use ocpp_station::daemon::Stopped;
 use ocpp_station::esp32::port::ControllerSource;
 use ocpp_station::once::{self, OnceReport};
+use ocpp_station::once_deadline::{self, OnceDeadline};
 use ocpp_station::status_source::{NoController, StatusSource};
-use ocpp_station::{logging, sd_notify, status_cmd};
+use ocpp_station::{logging, redact, sd_notify, status_cmd};
 use tracing::Instrument;
 
 /// Exit code when the daemon cannot start (bad configuration, unusable TLS files).
@@ -18,7 +20,12 @@ const EXIT_DAEMON_CONFIG: u8 = 2;
 /// Exit code after a CSMS Reset: systemd (Restart=always) starts the station afresh.
 const EXIT_RESET: u8 = 10;
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the --once deadline counts from the start of the process"
+)]
 fn main() -> ExitCode {
+    let started = std::time::Instant::now();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
@@ -29,7 +36,8 @@ fn main() -> ExitCode {
                     None,
                     &format!("invalid command line: {}", error.kind()),
                 );
-                println!("{}", report.to_line());
+                // Not println!, which panics when stdout is closed.
+                let _ = writeln!(std::io::stdout().lock(), "{}", report.to_line());
                 eprintln!("{error}");
                 return ExitCode::from(once::EXIT_CONFIG as u8);
             }
@@ -42,6 +50,15 @@ fn main() -> ExitCode {
         Some(Command::LabCsms(args)) => return ocpp_station::lab::run(args),
         _ => {}
     }
+    // From here on --once prints its line by its deadline whatever blocks, reading the env
+    // file included (src/once_deadline.rs).
+    let deadline = cli.once.then(|| {
+        let limit = once_deadline::early_limit(
+            cli.station_args().timeout,
+            std::env::var("OCPP_ONCE_TIMEOUT_SECONDS").ok().as_deref(),
+        );
+        OnceDeadline::start(started, limit, early_station_name(&cli))
+    });
     // Logs go to stderr: stdout belongs to `--once`'s JSON line.
     let env_file = cli.env_file();
     logging::init(env_file);
@@ -59,7 +76,7 @@ fn main() -> ExitCode {
         let dir = match config::load_runtime_dir(environment, env_file) {
             Ok(dir) => dir,
             Err(error) => {
-                eprintln!("{error}");
+                eprintln!("{}", redact::escape_controls(&error.to_string()));
                 return ExitCode::from(EXIT_DAEMON_CONFIG);
             }
         };
@@ -71,17 +88,16 @@ fn main() -> ExitCode {
         Ok(config) => config,
         Err(error) => {
             tracing::error!("configuration error: {error}");
-            if cli.once {
-                let name = std::env::var("OCPP_STATION_NAME")
-                    .ok()
-                    .filter(|n| !n.trim().is_empty());
-                let name = cli.overrides().station_name.or(name);
-                println!("{}", OnceReport::config_error(name, &error).to_line());
+            if let Some(deadline) = &deadline {
+                deadline.print(&OnceReport::config_error(early_station_name(&cli), &error));
                 return ExitCode::from(once::EXIT_CONFIG as u8);
             }
             return ExitCode::from(EXIT_DAEMON_CONFIG);
         }
     };
+    if let Some(deadline) = &deadline {
+        deadline.configured(&config.station_name, config.once_timeout);
+    }
     // check-config prints the warnings once, in its summary on stdout; everything else logs
     // them.
     if let Some(Command::CheckConfig(_)) = cli.command {
@@ -113,9 +129,9 @@ fn main() -> ExitCode {
         }
         None => (Box::new(NoController), None),
     };
-    if cli.once {
+    if let Some(deadline) = &deadline {
         let report = runtime.block_on(once::run(&config, source, snapshot).instrument(span));
-        println!("{}", report.to_line());
+        deadline.print(&report);
         return ExitCode::from(report.exit_code as u8);
     }
     let stopped =
@@ -132,4 +148,13 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_DAEMON_CONFIG)
         }
     }
+}
+
+/// The station identity known before the configuration is read (for a report that cannot wait
+/// for it): `--station-name`, else a non-empty `OCPP_STATION_NAME` in the environment.
+fn early_station_name(cli: &Cli) -> Option<String> {
+    let from_env = std::env::var("OCPP_STATION_NAME")
+        .ok()
+        .filter(|n| !n.trim().is_empty());
+    cli.overrides().station_name.or(from_env)
 }

@@ -171,6 +171,21 @@ impl OnceReport {
         report
     }
 
+    /// The report for a run stopped at its deadline before it could report itself (see
+    /// `once_deadline`): no connection is known to have been made.
+    pub fn deadline_passed(station_name: Option<String>, limit: Duration) -> Self {
+        let now = SystemClock.now_utc();
+        let mut report = Self::new(station_name, now);
+        report.set(
+            "connect_failed",
+            Some(format!(
+                "the run did not complete within {} s (OCPP_ONCE_TIMEOUT_SECONDS) and was stopped",
+                limit.as_secs()
+            )),
+        );
+        report
+    }
+
     /// The single line printed on stdout.
     pub fn to_line(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| {

@@ -10,12 +10,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::bounded_file;
 use crate::device_model::is_secret_key;
 
 /// The state file's name in the state directory.
@@ -126,18 +127,19 @@ fn describe(error: &serde_json::Error) -> String {
 }
 
 /// Reads the state from `dir`. A missing file gives the defaults and no warning. Anything else
-/// that prevents reading it (unreadable, corrupt, an unknown format, a directory in its place)
-/// gives the defaults and a warning naming the file; a regular file is then renamed to
-/// [`CORRUPT_NAME`] so that it is neither lost nor read again.
+/// that prevents reading it (unreadable, corrupt, an unknown format, a directory, FIFO or device
+/// in its place, which is never waited on) gives the defaults and a warning naming the file; a
+/// regular file is then renamed to [`CORRUPT_NAME`] so that it is neither lost nor read again.
 pub fn load(dir: &Path) -> (PersistedState, Option<String>) {
     let path = dir.join(FILE_NAME);
-    let problem = match read_limited(&path, MAX_FILE_BYTES) {
+    let problem = match bounded_file::read(&path, MAX_FILE_BYTES) {
         Ok(bytes) => match decode(&bytes) {
             Ok(state) => return (state, None),
             Err(why) => why,
         },
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return (PersistedState::default(), None),
-        Err(e) => format!("it could not be read: {e}"),
+        Err(e) if e.is_not_found() => return (PersistedState::default(), None),
+        Err(e @ bounded_file::FileError::Io(_)) => format!("it could not be read: {e}"),
+        Err(e) => e.to_string(),
     };
     let is_file = fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file());
     let kept = if is_file {
@@ -155,21 +157,6 @@ pub fn load(dir: &Path) -> (PersistedState, Option<String>) {
         path.display()
     );
     (PersistedState::default(), Some(warning))
-}
-
-/// Reads `path` whole, refusing more than `max_bytes`: the files this crate reads are small, and
-/// a path that is mistakenly a large file or a device must not fill the memory.
-pub(crate) fn read_limited(path: &Path, max_bytes: u64) -> io::Result<Vec<u8>> {
-    let file = File::open(path)?;
-    let mut bytes = Vec::new();
-    file.take(max_bytes + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > max_bytes {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("larger than {max_bytes} bytes"),
-        ));
-    }
-    Ok(bytes)
 }
 
 /// Writes the state to `dir` (created, mode 0700, if missing) atomically: the new content goes
@@ -238,9 +225,25 @@ pub fn write_atomically(
     drop(file);
     fs::rename(&temp, dir.join(file_name))?;
     if durable {
-        File::open(dir)?.sync_all()?;
+        open_dir(dir)?.sync_all()?;
     }
     Ok(())
+}
+
+/// `dir` opened to flush it. O_DIRECTORY: should something else have taken its place since it
+/// was created, the open fails instead of, for a FIFO, waiting for a writer.
+#[cfg(unix)]
+fn open_dir(dir: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new()
+        .read(true)
+        .custom_flags((nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_NONBLOCK).bits())
+        .open(dir)
+}
+
+#[cfg(not(unix))]
+fn open_dir(dir: &Path) -> io::Result<File> {
+    File::open(dir)
 }
 
 #[cfg(unix)]
@@ -409,6 +412,23 @@ mod tests {
         assert!(path.is_dir());
         // Nothing can be saved over it either, and that is an error, not a panic.
         assert!(save(dir.path(), &sample()).is_err());
+    }
+
+    #[test]
+    fn a_fifo_in_place_of_the_file_is_not_waited_on_and_is_replaced_by_the_next_save() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        // Reading a FIFO without a writer would block here for ever.
+        let (state, warning) = load(dir.path());
+        assert_eq!(state, PersistedState::default());
+        let warning = warning.unwrap();
+        assert!(warning.contains("a FIFO (named pipe)"), "{warning}");
+        assert!(warning.contains("not a regular file"), "{warning}");
+        // The atomic write renames a regular file over it.
+        save(dir.path(), &sample()).unwrap();
+        assert!(fs::symlink_metadata(&path).unwrap().file_type().is_file());
+        assert_eq!(load(dir.path()), (sample(), None));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::device_model;
 use crate::ocpp::OcppVersion;
 
 /// The longest message id OCPP allows (a UUID is 36 characters).
@@ -218,21 +219,48 @@ pub fn parse(text: &str) -> Result<Frame, FrameError> {
     }
 }
 
-/// Names of the fields that carry a secret in a CSMS request (2.0.1 SetVariables of
-/// SecurityCtrlr.BasicAuthPassword, 1.6 ChangeConfiguration of AuthorizationKey).
-const SECRET_MARKERS: &[&str] = &["BasicAuthPassword", "AuthorizationKey"];
-
-/// `text` as it may appear in a log line: a frame that may carry a secret is withheld whole
-/// (which value is the secret depends on the request's shape; withholding all is the safe rule).
+/// `text` (a frame, either direction) as it may appear in a log line: control characters
+/// escaped, and a frame that may carry a secret withheld whole (which value is the secret
+/// depends on the request's shape; withholding all is the safe rule).
+///
+/// A frame may carry a secret when any of its JSON strings (keys included) names a secret
+/// setting as the device model matches names, [`device_model::names_secret`]: 2.0.1
+/// SetVariables of BasicAuthPassword and 1.6 ChangeConfiguration of AuthorizationKey in every
+/// spelling the station accepts, `\u` escapes included since names are compared decoded. Text
+/// that is not JSON is withheld when a word of it names a secret, or when it holds a `\u` escape
+/// that could spell one.
 pub fn loggable(text: &str) -> std::borrow::Cow<'_, str> {
-    if SECRET_MARKERS.iter().any(|m| text.contains(m)) {
+    if may_carry_secret(text) {
         format!(
             "[{} bytes withheld: the frame may carry a password]",
             text.len()
         )
         .into()
     } else {
-        text.into()
+        crate::redact::escape_controls(text)
+    }
+}
+
+fn may_carry_secret(text: &str) -> bool {
+    match serde_json::from_str::<Value>(text) {
+        Ok(value) => any_string(&value, device_model::names_secret),
+        Err(_) => {
+            text.contains("\\u")
+                || text
+                    .split(|c: char| !c.is_ascii_alphanumeric())
+                    .any(device_model::names_secret)
+        }
+    }
+}
+
+/// Whether `pred` holds for a string anywhere in `value`, object keys included. serde_json
+/// refuses documents nested deeper than 128 levels, which bounds the recursion.
+fn any_string(value: &Value, pred: fn(&str) -> bool) -> bool {
+    match value {
+        Value::String(s) => pred(s),
+        Value::Array(items) => items.iter().any(|item| any_string(item, pred)),
+        Value::Object(map) => map.iter().any(|(k, v)| pred(k) || any_string(v, pred)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
     }
 }
 
@@ -382,6 +410,80 @@ mod tests {
             loggable(r#"[2,"a","Heartbeat",{}]"#),
             r#"[2,"a","Heartbeat",{}]"#
         );
+    }
+
+    /// Spellings of a name the device model accepts: any ASCII case, JSON `\u` escapes (decoded
+    /// before matching), and for a 1.6 key surrounding blanks.
+    fn accepted_spellings(name: &str) -> Vec<String> {
+        let mut spellings = vec![
+            name.to_owned(),
+            name.to_lowercase(),
+            name.to_uppercase(),
+            name.chars()
+                .enumerate()
+                .map(|(i, c)| {
+                    if i % 2 == 0 {
+                        c.to_ascii_lowercase()
+                    } else {
+                        c.to_ascii_uppercase()
+                    }
+                })
+                .collect(),
+        ];
+        // Every character as a JSON escape: the frame text never holds the name itself.
+        let escaped: String = name
+            .chars()
+            .map(|c| format!("\\u{:04x}", c as u32))
+            .collect();
+        spellings.push(escaped);
+        spellings
+    }
+
+    #[test]
+    fn every_spelling_the_station_accepts_is_withheld() {
+        const PASSWORD: &str = "Spelled-Secret-0123456789";
+        for spelling in accepted_spellings("BasicAuthPassword") {
+            let frame = format!(
+                r#"[2,"a","SetVariables",{{"setVariableData":[{{"attributeValue":"{PASSWORD}","component":{{"name":"securityctrlr"}},"variable":{{"name":"{spelling}"}}}}]}}]"#
+            );
+            let parsed: Value = serde_json::from_str(&frame).unwrap();
+            let name = parsed[3]["setVariableData"][0]["variable"]["name"]
+                .as_str()
+                .unwrap();
+            assert!(device_model::names_secret(name), "{spelling}");
+            assert!(!loggable(&frame).contains(PASSWORD), "{spelling}");
+        }
+        let mut keys = accepted_spellings("AuthorizationKey");
+        keys.push("  AuthorizationKey\\t".to_owned());
+        for spelling in keys {
+            let frame = format!(
+                r#"[2,"a","ChangeConfiguration",{{"key":"{spelling}","value":"{PASSWORD}"}}]"#
+            );
+            assert!(!loggable(&frame).contains(PASSWORD), "{spelling}");
+        }
+    }
+
+    #[test]
+    fn frames_naming_no_secret_are_shown_escaped() {
+        for frame in [
+            r#"[2,"a","SetVariables",{"setVariableData":[{"attributeValue":"60","component":{"name":"OCPPCommCtrlr"},"variable":{"name":"HeartbeatInterval"}}]}]"#,
+            r#"[2,"a","ChangeConfiguration",{"key":"HeartbeatInterval","value":"60"}]"#,
+            // Close to a secret name, but not one the station accepts.
+            r#"[2,"a","ChangeConfiguration",{"key":"Authorization Key","value":"60"}]"#,
+        ] {
+            assert_eq!(loggable(frame), frame);
+        }
+        assert_eq!(loggable("not json \u{1b}[2J"), "not json \\u{1b}[2J");
+    }
+
+    #[test]
+    fn text_that_is_not_json_is_judged_word_by_word() {
+        let cut = r#"[2,"a","ChangeConfiguration",{"key":"authorizationkey","value":"s3cret"#;
+        assert!(!loggable(cut).contains("s3cret"));
+        let escaped =
+            r#"[2,"a","ChangeConfiguration",{"key":"\u0041uthorizationKey","value":"s3cret"#;
+        assert!(!loggable(escaped).contains("s3cret"));
+        assert_eq!(loggable("[2, garbage"), "[2, garbage");
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub const EXIT_NOT_RUNNING: i32 = 3;
 
 /// Values from the file are shown at most this long (a fault text could be anything).
 const MAX_SHOWN_CHARS: usize = 200;
+/// The longest "not running" message: a path and a reason.
+const MAX_MESSAGE_CHARS: usize = 1000;
 
 /// Reads the status file in `runtime_dir` and writes it to `out`: a table, or with `json` the
 /// file's JSON on one line. When the station does not run, the reason goes to `out` as a
@@ -53,6 +55,9 @@ fn run_with(
     err: &mut impl Write,
 ) -> i32 {
     let mut not_running = |message: String| {
+        // The message may quote the file (a path, a parse error): made printable, like every
+        // value shown from it.
+        let message = redact::printable(&message, MAX_MESSAGE_CHARS);
         // A closed pipe is not worth a panic or another message; the exit code still tells.
         let _ = if json {
             writeln!(err, "{message}")
@@ -81,7 +86,8 @@ fn run_with(
         return not_running(message);
     }
     let shown = if json {
-        format!("{value}\n")
+        // serde_json escapes C0 control characters in strings, not DEL and C1.
+        format!("{}\n", redact::json_printable(&value.to_string()))
     } else {
         render(&status, now)
     };
@@ -574,6 +580,78 @@ station memory      9.0 MiB
         let out = render(&s, now());
         assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
         assert!(out.contains("Faulted: bad\\u{1b}[2Jthing"), "{out}");
+    }
+
+    /// ESC, BEL, a C1 CSI, DEL, line feed and carriage return.
+    const CONTROLS: &str = "\u{1b}[2J\u{7}\u{9b}31m\u{7f}\n\r";
+
+    fn assert_printable(text: &str) {
+        // Only the line ends of the output's own lines.
+        for line in text.lines() {
+            assert!(!line.chars().any(char::is_control), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn no_string_field_of_the_file_reaches_the_terminal_raw() {
+        let mut s = online(RUNNING);
+        s.station_name = format!("ST{CONTROLS}");
+        s.updated_utc = CONTROLS.into();
+        s.link.ocpp_version = Some(CONTROLS.into());
+        s.link.endpoint = Some(format!("wss://x/{CONTROLS}"));
+        s.link.since_utc = Some(CONTROLS.into());
+        s.registration = Some(CONTROLS.into());
+        s.last_heartbeat_utc = Some(CONTROLS.into());
+        for connector in &mut s.connectors {
+            connector.status = CONTROLS.into();
+            connector.cause = Some(CONTROLS.into());
+        }
+        s.controller = Some(serde_json::json!({
+            "link_up": true, "state_name": CONTROLS, "fault": CONTROLS,
+            "device": CONTROLS, "port": CONTROLS
+        }));
+        let dir = written(&s);
+        for json in [false, true] {
+            let (code, out, err) = status(dir.path(), json);
+            assert_eq!(code, EXIT_ONLINE, "{out}{err}");
+            assert_printable(&out);
+            assert_printable(&err);
+            if json {
+                let parsed: StationStatus = serde_json::from_str(&out).unwrap();
+                assert_eq!(parsed.registration.as_deref(), Some(CONTROLS));
+            }
+        }
+    }
+
+    #[test]
+    fn a_parse_error_quoting_the_file_reaches_the_terminal_escaped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(status_file::FILE_NAME);
+        let mut value = serde_json::to_value(online(RUNNING)).unwrap();
+        value["link"]["state"] = Value::String(CONTROLS.into());
+        fs::write(&path, value.to_string()).unwrap();
+        for json in [false, true] {
+            let (code, out, err) = status(dir.path(), json);
+            assert_eq!(code, EXIT_NOT_RUNNING);
+            assert!(
+                format!("{out}{err}").contains("unknown variant"),
+                "{out}{err}"
+            );
+            assert_printable(&out);
+            assert_printable(&err);
+        }
+        // Invalid UTF-8 where a string should be, and a control byte outside any string.
+        for bytes in [
+            &b"{\"format\": 1, \"station_name\": \"\xff\x1b[2J\"}"[..],
+            b"{\"format\": 1,\x1b[2J\x07 }",
+            b"\x9b\x1b]0;title\x07",
+        ] {
+            fs::write(&path, bytes).unwrap();
+            let (code, out, _) = status(dir.path(), false);
+            assert_eq!(code, EXIT_NOT_RUNNING);
+            assert!(out.contains("is not usable"), "{out}");
+            assert_printable(&out);
+        }
     }
 
     #[test]

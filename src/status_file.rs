@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::bounded_file::{self, FileError};
 use crate::metrics::{Health, Sample};
 use crate::persist::{self, FileKind};
 use crate::redact;
@@ -22,6 +23,8 @@ pub const FILE_NAME: &str = "status.json";
 pub const FORMAT: u32 = 1;
 /// A status file is a few kilobytes; anything beyond this is not one.
 const MAX_FILE_BYTES: u64 = 1024 * 1024;
+/// The longest reason shown for an unusable file.
+const MAX_REASON_CHARS: usize = 300;
 
 /// The state of the link to the CSMS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,14 +107,14 @@ pub enum StatusFileError {
         /// The path looked at.
         path: PathBuf,
     },
-    /// The file exists but cannot be read (permissions, a directory in its place, ...).
+    /// The file exists but cannot be read (permissions, a directory or FIFO in its place, ...).
     #[error("cannot read the status file {}: {source}", .path.display())]
     Unreadable {
         /// The file.
         path: PathBuf,
-        /// The operating system's reason.
+        /// The reason.
         #[source]
-        source: io::Error,
+        source: FileError,
     },
     /// The file was read but is not a status file this version understands.
     #[error("the status file {} is not usable: {why}", .path.display())]
@@ -150,18 +153,23 @@ pub fn read(dir: &Path) -> Result<StationStatus, StatusFileError> {
 /// version added that [`StationStatus`] does not know.
 pub fn read_with_json(dir: &Path) -> Result<(StationStatus, Value), StatusFileError> {
     let path = dir.join(FILE_NAME);
-    let bytes = match persist::read_limited(&path, MAX_FILE_BYTES) {
+    let bytes = match bounded_file::read(&path, MAX_FILE_BYTES) {
         Ok(bytes) => bytes,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Err(StatusFileError::NotRunning { path });
-        }
+        Err(e) if e.is_not_found() => return Err(StatusFileError::NotRunning { path }),
         Err(source) => return Err(StatusFileError::Unreadable { path, source }),
     };
+    parse(&path, &bytes)
+}
+
+/// The status in `bytes`, the content of the status file at `path`, with its JSON as it is.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<(StationStatus, Value), StatusFileError> {
+    // serde's messages quote what they found (an unknown variant, a bad string), which may hold
+    // terminal control sequences: the reason is made printable here, once for every reader.
     let corrupt = |why: String| StatusFileError::Corrupt {
-        path: path.clone(),
-        why,
+        path: path.to_path_buf(),
+        why: redact::printable(&why, MAX_REASON_CHARS),
     };
-    let value: Value = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
     match value.get("format").and_then(Value::as_u64) {
         Some(n) if n == u64::from(FORMAT) => {}
         Some(n) => {
@@ -429,6 +437,35 @@ mod tests {
         let err = read(dir.path()).unwrap_err();
         assert!(matches!(err, StatusFileError::Unreadable { .. }), "{err}");
         assert!(write(dir.path(), &online(1)).is_err());
+    }
+
+    #[test]
+    fn a_fifo_or_device_in_place_of_the_file_is_unreadable_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let err = read(dir.path()).unwrap_err();
+        assert!(matches!(err, StatusFileError::Unreadable { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .ends_with("it is a FIFO (named pipe), not a regular file"),
+            "{err}"
+        );
+        fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+        let err = read(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("a character device"), "{err}");
+    }
+
+    #[test]
+    fn reasons_quoting_the_file_are_printable() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut value = serde_json::to_value(online(1)).unwrap();
+        value["link"]["state"] = Value::String("\u{1b}[2J\u{7}\u{9b}31m".into());
+        fs::write(dir.path().join(FILE_NAME), value.to_string()).unwrap();
+        let text = read(dir.path()).unwrap_err().to_string();
+        assert!(text.contains("unknown variant"), "{text}");
+        assert!(!text.chars().any(char::is_control), "{text:?}");
     }
 
     #[test]

@@ -166,6 +166,21 @@ pub fn is_secret_key(key: &str) -> bool {
     Setting::from_key(key).is_some_and(Setting::is_secret)
 }
 
+/// True when `name`, spelled as a CSMS may spell it in a request, names a setting that holds a
+/// secret: the 2.0.1 variable BasicAuthPassword or the 1.6 key AuthorizationKey. Names are
+/// matched by the very comparisons SetVariables and ChangeConfiguration use to find the setting
+/// (ASCII case ignored; a 1.6 key's surrounding blanks too), so the log redaction
+/// (`rpc::loggable`) withholds exactly the spellings the station accepts.
+pub fn names_secret(name: &str) -> bool {
+    let secret_variable = variables::VARIABLES
+        .iter()
+        .any(|v| v.setting.is_some_and(Setting::is_secret) && v.is_named(name));
+    let secret_key = Key16::find(name).is_some_and(
+        |key| matches!(key.access(), Access::WriteOnly(s) | Access::ReadWrite(s) if s.is_secret()),
+    );
+    secret_variable || secret_key
+}
+
 impl DeviceModel {
     /// The model for `defaults` with the CSMS's earlier changes (`overrides`, keyed as
     /// [`DeviceModel::overrides`] returns them) applied on top. An override that is unknown or

@@ -95,6 +95,12 @@ impl VarSpec {
         }
     }
 
+    /// Whether a request's variable name names this variable: the comparison [`resolve`] uses,
+    /// shared with the log redaction (`super::names_secret`) so the two cannot disagree.
+    pub(crate) fn is_named(&self, name: &str) -> bool {
+        self.name.eq_ignore_ascii_case(name)
+    }
+
     /// Fixed for the life of the process (configuration, not state).
     pub(crate) fn constant(&self) -> bool {
         self.setting.is_none()
@@ -499,10 +505,7 @@ pub(crate) fn resolve(
     let wanted_instance = variable.instance.as_deref().filter(|i| !i.is_empty());
     let spec = VARIABLES
         .iter()
-        .filter(|v| {
-            v.component.eq_ignore_ascii_case(&component.name)
-                && v.name.eq_ignore_ascii_case(&variable.name)
-        })
+        .filter(|v| v.component.eq_ignore_ascii_case(&component.name) && v.is_named(&variable.name))
         .find(|v| match (wanted_instance, v.instance) {
             (None, _) => true,
             (Some(wanted), Some(have)) => have.eq_ignore_ascii_case(wanted),

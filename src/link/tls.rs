@@ -5,12 +5,17 @@
 //! person reading the message is a technician holding `/etc/ocpp_station.env`, not a developer.
 
 use std::fmt;
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{ClientConfig, RootCertStore};
+
+use crate::bounded_file::{self, FileError};
+
+/// A CA bundle, certificate chain or key is a few kilobytes (Debian's whole public CA bundle is
+/// about 200 KiB); a larger file is not one of those.
+pub const MAX_PEM_FILE_BYTES: u64 = 1024 * 1024;
 
 /// Which of the configured PEM files a [`TlsSetupError`] is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +49,7 @@ pub enum TlsSetupError {
         /// Where it was looked for.
         path: PathBuf,
     },
-    /// The file exists but could not be read (permissions, a directory, ...).
+    /// The file exists but could not be read (permissions, a directory, a FIFO, too large, ...).
     #[error("{file} {} cannot be read: {reason}", path.display())]
     Unreadable {
         /// Which file.
@@ -159,18 +164,22 @@ pub fn client_config(
     Ok(Arc::new(config))
 }
 
-/// Reads the whole file, telling a missing file apart from an unreadable one.
+/// Reads the whole file, telling a missing file apart from an unreadable one. Only a regular
+/// file of at most [`MAX_PEM_FILE_BYTES`] is read (see [`bounded_file`]): a FIFO or a device at
+/// the path is refused at once instead of blocking the dial.
 fn read_file(file: TlsFile, path: &Path) -> Result<Vec<u8>, TlsSetupError> {
-    std::fs::read(path).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => TlsSetupError::Missing {
+    bounded_file::read(path, MAX_PEM_FILE_BYTES).map_err(|e| match e {
+        e if e.is_not_found() => TlsSetupError::Missing {
             file,
             path: path.to_path_buf(),
         },
-        _ => TlsSetupError::Unreadable {
-            file,
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        },
+        FileError::Io(_) | FileError::NotRegular(_) | FileError::TooLarge { .. } => {
+            TlsSetupError::Unreadable {
+                file,
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            }
+        }
     })
 }
 
@@ -425,6 +434,33 @@ pub(crate) mod tests {
                 err,
                 TlsSetupError::Unreadable {
                     file: TlsFile::CaBundle,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_fifo_or_device_in_place_of_a_pem_file_is_refused_at_once() {
+        let pki = TestPki::new();
+        let fifo = pki.dir.path().join("ca-fifo.pem");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let err = client_config(Some(&fifo), None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "CA bundle {} cannot be read: it is a FIFO (named pipe), not a regular file",
+                fifo.display()
+            )
+        );
+        let (cert, _) = pki.client_pair(|k| k.serialize_pem());
+        let err = client_config(None, Some((&cert, Path::new("/dev/zero")))).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                TlsSetupError::Unreadable {
+                    file: TlsFile::ClientKey,
                     ..
                 }
             ),

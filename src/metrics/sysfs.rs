@@ -2,11 +2,11 @@
 //! the Raspberry Pi firmware's throttling flags. Both are small sysfs text files that may be
 //! missing, empty or odd on a given board; anything unexpected reads as "not measured".
 
-use std::fs::{self, File};
-use std::io::Read;
+use std::fs;
 use std::path::Path;
 
 use super::Throttled;
+use crate::bounded_file;
 
 /// Zone types that are the SoC or CPU package itself, in order of preference: `cpu-thermal` on
 /// Raspberry Pi OS kernels, `soc-thermal` on other ARM boards, `x86_pkg_temp` on a PC.
@@ -17,7 +17,7 @@ const SOC_ZONE_TYPES: &[&str] = &["cpu-thermal", "soc-thermal", "x86_pkg_temp"];
 const PLAUSIBLE_C: std::ops::RangeInclusive<f32> = -60.0..=150.0;
 
 /// sysfs attributes are a page at most; reading more protects against a path that is
-/// mistakenly a large file or a device.
+/// mistakenly a large file.
 const MAX_ATTRIBUTE_BYTES: u64 = 4096;
 
 /// The SoC temperature in °C from `thermal_dir` (normally `/sys/class/thermal`): the first
@@ -79,14 +79,13 @@ pub fn parse_throttled(text: &str) -> Option<Throttled> {
     u32::from_str_radix(hex, 16).ok().map(Throttled::from_raw)
 }
 
-/// A sysfs attribute's text, trimmed; `None` when it is missing, unreadable, not UTF-8 or empty.
+/// A sysfs attribute's text, trimmed; `None` when it is missing, unreadable, not a regular file
+/// (a FIFO or device in a fake or odd tree is never waited on), not UTF-8 or empty. Attribute
+/// files state a nominal size (a page), so the first bytes are read rather than the stated size
+/// trusted.
 fn read_attribute(path: &Path) -> Option<String> {
-    let mut text = String::new();
-    File::open(path)
-        .ok()?
-        .take(MAX_ATTRIBUTE_BYTES)
-        .read_to_string(&mut text)
-        .ok()?;
+    let bytes = bounded_file::read_prefix(path, MAX_ATTRIBUTE_BYTES).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
     let text = text.trim();
     (!text.is_empty()).then(|| text.to_owned())
 }
@@ -193,6 +192,18 @@ mod tests {
         let dir = thermal(&[(0, Some("cpu-thermal"), None)]);
         fs::create_dir(dir.path().join("thermal_zone0").join("temp")).unwrap();
         assert_eq!(read_soc_temperature(dir.path()), None);
+    }
+
+    #[test]
+    fn fifos_and_devices_in_the_tree_read_as_not_measured_without_waiting() {
+        let dir = thermal(&[(0, Some("cpu-thermal"), None)]);
+        let fifo = dir.path().join("thermal_zone0").join("temp");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        assert_eq!(read_soc_temperature(dir.path()), None);
+        let throttled = dir.path().join("get_throttled");
+        nix::unistd::mkfifo(&throttled, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        assert_eq!(read_throttled(&throttled), None);
+        assert_eq!(read_throttled(Path::new("/dev/zero")), None);
     }
 
     #[test]

@@ -631,7 +631,8 @@ pub fn station_command(env: &[(&str, &str)], args: &[&str]) -> Command {
     command
 }
 
-/// What one `ocpp-station --once` run produced.
+/// What one run of the station binary that ends by itself (`--once`, `status`, a bad
+/// configuration) produced.
 #[derive(Debug)]
 pub struct OnceRun {
     /// Exit code (-1 when killed by a signal).
@@ -696,13 +697,20 @@ impl OnceRun {
 pub fn run_once(env: &[(&str, &str)], args: &[&str]) -> OnceRun {
     let mut all_args = vec!["--once"];
     all_args.extend_from_slice(args);
-    let mut child = station_command(env, &all_args)
+    run_station(env, &all_args)
+}
+
+/// Run `ocpp-station <args>` with exactly `env` (plus PATH) until it exits by itself (a net of
+/// 90 s kills it and fails the test). Checks that no output carries the password.
+pub fn run_station(env: &[(&str, &str)], args: &[&str]) -> OnceRun {
+    let mut child = station_command(env, args)
         .spawn()
         .unwrap_or_else(|error| panic!("cannot start {}: {error}", station_bin()));
     let (stdout, stdout_reader) = Captured::spawn(child.stdout.take().expect("stdout is piped"));
     let (stderr, stderr_reader) = Captured::spawn(child.stderr.take().expect("stderr is piped"));
     // --once bounds itself (OCPP_ONCE_TIMEOUT_SECONDS); this is only a net for a hang.
-    let status = wait_with_deadline(&mut child, "ocpp-station --once", Duration::from_secs(90));
+    let what = format!("ocpp-station {}", args.join(" "));
+    let status = wait_with_deadline(&mut child, &what, Duration::from_secs(90));
     let _ = stdout_reader.join();
     let _ = stderr_reader.join();
     let stdout = stdout.text();
@@ -879,16 +887,17 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
-/// Every form in which the password could leak: plain, the Basic credentials of the test
-/// identity, and the part of `base64(<anything>:<password>)` that does not depend on what
-/// precedes the password (one per alignment).
-fn secret_forms() -> Vec<String> {
+/// Every form in which `password` could leak: plain, the Basic credentials of the test
+/// identity, the part of `base64(<anything>:<password>)` that does not depend on what precedes
+/// the password (one per alignment), and hexadecimal (a WebSocket library's frame dump, a 1.6
+/// AuthorizationKey as the whitepaper sends it) in either case.
+pub fn password_forms(password: &str) -> Vec<String> {
     let mut forms = vec![
-        TEST_PASSWORD.to_owned(),
-        base64(format!("{STATION_NAME}:{TEST_PASSWORD}").as_bytes()),
+        password.to_owned(),
+        base64(format!("{STATION_NAME}:{password}").as_bytes()),
     ];
     for prefix in ["", "a", "ab"] {
-        let encoded = base64(format!("{prefix}{TEST_PASSWORD}").as_bytes());
+        let encoded = base64(format!("{prefix}{password}").as_bytes());
         // Skip the quantum holding the prefix, drop the padded tail.
         let start = if prefix.is_empty() { 0 } else { 4 };
         let end = encoded.len().saturating_sub(4);
@@ -896,24 +905,38 @@ fn secret_forms() -> Vec<String> {
             forms.push(encoded[start..end].to_owned());
         }
     }
+    let hex = hex(password.as_bytes());
+    forms.push(hex.to_uppercase());
+    forms.push(hex);
     forms
 }
 
-/// Panic when `text` contains the password in any of its forms.
-pub fn assert_no_secret(text: &str) {
-    for form in secret_forms() {
-        if let Some(at) = text.find(&form) {
+/// Lower-case hexadecimal, two digits per byte.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Panic when `text` contains `password` in any of its forms, naming the form and what
+/// precedes it, never the password itself.
+pub fn assert_no_password(text: &str, password: &str) {
+    for (n, form) in password_forms(password).iter().enumerate() {
+        if let Some(at) = text.find(form.as_str()) {
             let from = text[..at]
                 .char_indices()
                 .rev()
                 .nth(80)
                 .map_or(0, |(i, _)| i);
             panic!(
-                "output leaks the password (as {form:?}) near: {:?}",
+                "output leaks a password (form {n} of password_forms) after: {:?}",
                 &text[from..at]
             );
         }
     }
+}
+
+/// Panic when `text` contains the test password in any of its forms.
+pub fn assert_no_secret(text: &str) {
+    assert_no_password(text, TEST_PASSWORD);
 }
 
 #[test]
@@ -925,15 +948,19 @@ fn base64_matches_rfc4648() {
     assert_eq!(base64(b"foobar"), "Zm9vYmFy");
     let header = base64(format!("{STATION_NAME}:{TEST_PASSWORD}").as_bytes());
     let other = base64(format!("OTHER_ID:{TEST_PASSWORD}").as_bytes());
+    let forms = password_forms(TEST_PASSWORD);
+    assert!(forms.iter().any(|form| header.contains(form.as_str())));
     assert!(
-        secret_forms()
-            .iter()
-            .any(|form| header.contains(form.as_str()))
-    );
-    assert!(
-        secret_forms()
+        forms
             .iter()
             .skip(2)
             .any(|form| other.contains(form.as_str()))
     );
+    // A frame dump shows the payload's bytes as hex, wherever the password starts.
+    let dump = format!(
+        "payload: 0x{}",
+        hex(format!("[\"{TEST_PASSWORD}\"]").as_bytes())
+    );
+    assert!(forms.iter().any(|form| dump.contains(form.as_str())));
+    assert_eq!(hex(b"A\x0f"), "410f");
 }

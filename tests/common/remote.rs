@@ -109,9 +109,15 @@ impl<'a> Remote<'a> {
 
     /// Sends `[2, id, action, payload]` and waits for the station's answer.
     pub fn call(&mut self, action: &str, payload: Value) -> Answer {
+        self.call_text(action, &payload.to_string())
+    }
+
+    /// [`Remote::call`] with the payload as JSON text, written exactly as given (`\u`
+    /// escapes and all).
+    pub fn call_text(&mut self, action: &str, payload: &str) -> Answer {
         self.calls += 1;
         let id = format!("csms-{}", self.calls);
-        let frame = json!([2, id, action, payload]).to_string();
+        let frame = format!("[2,{},{},{payload}]", json!(id), json!(action));
         self.command(json!({ "send": frame }));
         let sent_at = self
             .csms

@@ -63,6 +63,8 @@ The control port takes one JSON object per line; each is applied in turn and ack
     {"id": "c2", "password": "<new>"}       from now on require this password (null: none);
                                             the value is never printed
     {"id": "c3", "close": 1001}             close the newest open connection with this code
+                                            (and "reason": "<text>", default "closed by the
+                                            test")
     {"id": "c4", "answers": {...}}          replace the `answers` behaviour of the actions
                                             named (their counts start again from 0)
 """
@@ -693,7 +695,10 @@ class Csms:
             session = self.control_target(command)
             if session is None:
                 raise ValueError("no open connection to close")
-            await session.ws.close(code=int(command["close"]), reason="closed by the test")
+            reason = command.get("reason", "closed by the test")
+            if not isinstance(reason, str):
+                raise ValueError("reason takes a string")
+            await session.ws.close(code=int(command["close"]), reason=reason)
             return {"conn": session.number}
         if "answers" in command:
             answers = command["answers"]
