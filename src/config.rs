@@ -549,6 +549,27 @@ pub fn load(
     Ok(config)
 }
 
+/// The station identity as far as it can be read when the configuration as a whole is not
+/// usable (for the `--once` report of a configuration error): `--station-name`, else the env
+/// file's `OCPP_STATION_NAME`, else the environment's. `None` when none is set or readable.
+pub fn station_name_hint(
+    process_env: impl IntoIterator<Item = (String, String)>,
+    env_file: Option<&Path>,
+    cli: &CliOverrides,
+) -> Option<String> {
+    const NAME: &str = "OCPP_STATION_NAME";
+    let named = |pairs: Vec<(String, String)>| {
+        pairs
+            .into_iter()
+            .rev()
+            .find(|(k, v)| k == NAME && !v.trim().is_empty())
+            .map(|(_, v)| v.trim().to_owned())
+    };
+    let from_file = env_file.and_then(|path| envfile::read(path).ok().and_then(named));
+    let from_env = || named(process_env.into_iter().collect());
+    cli.station_name.clone().or(from_file).or_else(from_env)
+}
+
 /// What the sources held besides the known variables.
 #[derive(Default)]
 struct Unknown {

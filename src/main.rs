@@ -63,13 +63,7 @@ fn main() -> ExitCode {
     let env_file = cli.env_file();
     logging::init(env_file);
 
-    // vars() would panic on a variable that is not UTF-8; such a value is read lossily instead.
-    let environment = std::env::vars_os().map(|(k, v)| {
-        (
-            k.to_string_lossy().into_owned(),
-            v.to_string_lossy().into_owned(),
-        )
-    });
+    let environment = process_environment();
     // `status` reads only OCPP_RUNTIME_DIR: a technician without access to the (0600) env file
     // must still be able to ask.
     if let Some(Command::Status { json, .. }) = cli.command {
@@ -89,7 +83,9 @@ fn main() -> ExitCode {
         Err(error) => {
             tracing::error!("configuration error: {error}");
             if let Some(deadline) = &deadline {
-                deadline.print(&OnceReport::config_error(early_station_name(&cli), &error));
+                let name =
+                    config::station_name_hint(process_environment(), env_file, &cli.overrides());
+                deadline.print(&OnceReport::config_error(name, &error));
                 return ExitCode::from(once::EXIT_CONFIG as u8);
             }
             return ExitCode::from(EXIT_DAEMON_CONFIG);
@@ -148,6 +144,17 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_DAEMON_CONFIG)
         }
     }
+}
+
+/// The process environment. `vars()` would panic on a variable that is not UTF-8; such a value
+/// is read lossily instead.
+fn process_environment() -> impl Iterator<Item = (String, String)> {
+    std::env::vars_os().map(|(k, v)| {
+        (
+            k.to_string_lossy().into_owned(),
+            v.to_string_lossy().into_owned(),
+        )
+    })
 }
 
 /// The station identity known before the configuration is read (for a report that cannot wait

@@ -464,6 +464,27 @@ fn configuration_errors_still_print_one_json_line() {
 }
 
 #[test]
+fn a_configuration_error_names_the_station_from_the_env_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("station.env");
+    std::fs::write(
+        &file,
+        "OCPP_STATION_NAME=ORGE_AC_007\nOCPP_201_URL=ws://127.0.0.1:9/ocpp\nOCPP_PRIMARY=2.1\n",
+    )
+    .unwrap();
+    let run = run_once(&[], &["--env-file", &file.to_string_lossy()]);
+    run.assert_one_json_line();
+    assert_eq!(run.report["result"], "config_error", "{}", run.context());
+    assert_eq!(
+        run.report["station_name"],
+        "ORGE_AC_007",
+        "{}",
+        run.context()
+    );
+    validate_once_report(&run.report);
+}
+
+#[test]
 fn utc_millis_shape() {
     assert!(is_utc_millis("2026-11-22T08:00:00Z"));
     assert!(is_utc_millis("2026-11-22T08:00:00.042Z"));
