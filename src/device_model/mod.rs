@@ -187,6 +187,7 @@ impl DeviceModel {
                 message_timeout: defaults.message_timeout,
                 password: None,
                 ev_connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
+                transactions: Default::default(),
             },
             changed: BTreeSet::new(),
             warnings: Vec::new(),
@@ -399,7 +400,9 @@ impl DeviceModel {
         };
         let before = self.values.clone();
         let written = match key.access() {
-            Access::ReadOnly => return (ConfigurationStatus16::Rejected, None),
+            Access::ReadOnly | Access::ReadOnlySetting(_) => {
+                return (ConfigurationStatus16::Rejected, None);
+            }
             Access::WriteOnly(setting) => v16_keys::authorization_key_password(value)
                 .and_then(|password| self.write(setting, &password)),
             Access::ReadWrite(setting) => self.write(setting, value),
@@ -517,7 +520,7 @@ impl DeviceModel {
 
     fn report_entry(&self, spec: &VarSpec, place: Place, view: &LiveView) -> ReportData {
         let (component, variable) = variables::address(spec, place);
-        let limits = spec.setting.map(Setting::limits);
+        let limits = spec.setting.and_then(Setting::limits);
         ReportData {
             component,
             variable,
@@ -540,19 +543,30 @@ impl DeviceModel {
     }
 
     fn key_value(&self, key: Key16, view: &LiveView) -> KeyValue16 {
-        let value = match key {
-            Key16::AuthorizationKey => None,
-            Key16::ConnectionTimeOut => self.values.text(Setting::EvConnectionTimeOut),
-            Key16::GetConfigurationMaxKeys => Some(GET_CONFIGURATION_MAX_KEYS.to_string()),
-            Key16::HeartbeatInterval => Some(self.heartbeat_in_force(view).as_secs().to_string()),
-            Key16::NumberOfConnectors => Some(self.connectors.to_string()),
-            Key16::SecurityProfile => Some(self.security_profile.to_string()),
-            Key16::SupportedFeatureProfiles => Some("Core".to_owned()),
-            Key16::WebSocketPingInterval => self.values.text(Setting::WebSocketPingInterval),
+        let value = match (key, key.access()) {
+            (_, Access::WriteOnly(_)) => None,
+            (Key16::HeartbeatInterval, _) => {
+                Some(self.heartbeat_in_force(view).as_secs().to_string())
+            }
+            (_, Access::ReadWrite(setting) | Access::ReadOnlySetting(setting)) => {
+                self.values.text(setting)
+            }
+            (Key16::GetConfigurationMaxKeys, _) => Some(GET_CONFIGURATION_MAX_KEYS.to_string()),
+            (Key16::NumberOfConnectors, _) => Some(self.connectors.to_string()),
+            (Key16::SecurityProfile, _) => Some(self.security_profile.to_string()),
+            (Key16::SupportedFeatureProfiles, _) => Some("Core".to_owned()),
+            (Key16::ConnectorPhaseRotation, _) => {
+                Some(v16_keys::CONNECTOR_PHASE_ROTATION.to_owned())
+            }
+            // A Reset ends the process and systemd starts it again: nothing to retry.
+            (Key16::ResetRetries, _) => Some("0".to_owned()),
+            // A fixed cable: there is no connector lock to release.
+            (Key16::UnlockConnectorOnEvSideDisconnect, _) => Some("false".to_owned()),
+            (_, Access::ReadOnly) => None,
         };
         KeyValue16 {
             key: key.name().to_owned(),
-            readonly: key.access() == Access::ReadOnly,
+            readonly: key.access().is_read_only(),
             value,
         }
     }

@@ -762,9 +762,29 @@ fn bad_values_are_rejected_with_a_reason() {
 }
 
 #[test]
-fn numbers_tolerate_blanks_and_a_plus_sign() {
+fn numbers_are_plain_digits_without_sign_or_blanks() {
     let mut m = model();
-    let (r, _) = set_one(&mut m, "OCPPCommCtrlr", "HeartbeatInterval", None, " +45 ");
+    for value in [
+        "+45", " 45", "45 ", " +45 ", "\t45", "4 5", "45.0", "0x2D", "--45", "-",
+    ] {
+        let (r, changes) = set_one(&mut m, "OCPPCommCtrlr", "HeartbeatInterval", None, value);
+        assert_eq!(r.attribute_status, SetVariableStatus::Rejected, "{value:?}");
+        let info = r.attribute_status_info.unwrap();
+        assert_eq!(info.reason_code, "InvalidValue", "{value:?}");
+        assert!(
+            info.additional_info.unwrap().contains("without sign"),
+            "{value:?}"
+        );
+        assert!(changes.is_empty());
+        assert_eq!(
+            m.change_configuration("HeartbeatInterval", value),
+            (ConfigurationStatus16::Rejected, None),
+            "{value:?} over 1.6"
+        );
+    }
+    assert!(m.overrides().is_empty(), "nothing was stored");
+    // Leading zeros are still decimal digits.
+    let (r, _) = set_one(&mut m, "OCPPCommCtrlr", "HeartbeatInterval", None, "045");
     assert_eq!(r.attribute_status, SetVariableStatus::Accepted);
     assert_eq!(m.heartbeat_override(), Some(Duration::from_secs(45)));
     assert_eq!(m.overrides()["OCPPCommCtrlr/HeartbeatInterval"], "45");
@@ -1248,22 +1268,152 @@ fn get_configuration_lists_every_readable_key() {
     assert_eq!(
         known,
         vec![
+            kv("AuthorizeRemoteTxRequests", true, Some("false")),
+            kv("ClockAlignedDataInterval", true, Some("0")),
             kv("ConnectionTimeOut", false, Some("60")),
+            kv("ConnectorPhaseRotation", true, Some("0.Unknown")),
             kv("GetConfigurationMaxKeys", true, Some("50")),
             kv("HeartbeatInterval", false, Some("300")),
+            kv("LocalAuthorizeOffline", true, Some("false")),
+            kv("LocalPreAuthorize", true, Some("false")),
+            kv("MeterValueSampleInterval", true, Some("0")),
+            kv("MeterValuesAlignedData", true, Some("")),
+            kv("MeterValuesSampledData", true, Some("")),
             kv("NumberOfConnectors", true, Some("2")),
+            kv("ResetRetries", true, Some("0")),
             kv("SecurityProfile", true, Some("2")),
+            kv("StopTransactionOnEVSideDisconnect", true, Some("true")),
+            kv("StopTransactionOnInvalidId", true, Some("true")),
+            kv("StopTxnAlignedData", true, Some("")),
+            kv("StopTxnSampledData", true, Some("")),
             kv("SupportedFeatureProfiles", true, Some("Core")),
+            kv("TransactionMessageAttempts", true, Some("3")),
+            kv("TransactionMessageRetryInterval", true, Some("60")),
+            kv("UnlockConnectorOnEVSideDisconnect", true, Some("false")),
             kv("WebSocketPingInterval", false, Some("30")),
         ]
     );
     assert!(unknown.is_empty());
     let (empty_list, _) = model().get_configuration(Some(&[]), &view());
     assert_eq!(empty_list, known);
-    let json = serde_json::to_value(&known[0]).unwrap();
+    let json = serde_json::to_value(&known[2]).unwrap();
     assert_eq!(
         json,
         json!({"key": "ConnectionTimeOut", "readonly": false, "value": "60"})
+    );
+}
+
+#[test]
+fn every_required_core_key_is_known() {
+    // OCPP 1.6 section 9.1: the keys a charge point with the Core profile must have.
+    let required = [
+        "AuthorizeRemoteTxRequests",
+        "ClockAlignedDataInterval",
+        "ConnectionTimeOut",
+        "ConnectorPhaseRotation",
+        "GetConfigurationMaxKeys",
+        "HeartbeatInterval",
+        "LocalAuthorizeOffline",
+        "LocalPreAuthorize",
+        "MeterValuesAlignedData",
+        "MeterValuesSampledData",
+        "MeterValueSampleInterval",
+        "NumberOfConnectors",
+        "ResetRetries",
+        "StopTransactionOnEVSideDisconnect",
+        "StopTransactionOnInvalidId",
+        "StopTxnAlignedData",
+        "StopTxnSampledData",
+        "SupportedFeatureProfiles",
+        "TransactionMessageAttempts",
+        "TransactionMessageRetryInterval",
+        "UnlockConnectorOnEVSideDisconnect",
+    ];
+    let keys: Vec<String> = required.iter().map(|k| k.to_string()).collect();
+    let (known, unknown) = model().get_configuration(Some(&keys), &view());
+    assert!(unknown.is_empty(), "{unknown:?}");
+    let names: Vec<&str> = known.iter().map(|k| k.key.as_str()).collect();
+    assert_eq!(names, required);
+    assert!(
+        known.len() <= GET_CONFIGURATION_MAX_KEYS as usize,
+        "all keys fit one answer"
+    );
+}
+
+#[test]
+fn keys_the_station_does_not_act_on_are_read_only() {
+    let mut m = model();
+    for (key, value) in [
+        ("AuthorizeRemoteTxRequests", "true"),
+        ("ClockAlignedDataInterval", "900"),
+        ("ConnectorPhaseRotation", "0.RST"),
+        ("LocalAuthorizeOffline", "true"),
+        ("LocalPreAuthorize", "true"),
+        ("MeterValuesAlignedData", "Energy.Active.Import.Register"),
+        ("MeterValuesSampledData", "Energy.Active.Import.Register"),
+        ("MeterValueSampleInterval", "60"),
+        ("ResetRetries", "3"),
+        ("StopTransactionOnEVSideDisconnect", "false"),
+        ("StopTransactionOnInvalidId", "false"),
+        ("StopTxnAlignedData", "Energy.Active.Import.Register"),
+        ("StopTxnSampledData", "Energy.Active.Import.Register"),
+        ("TransactionMessageAttempts", "5"),
+        ("TransactionMessageRetryInterval", "30"),
+        ("UnlockConnectorOnEVSideDisconnect", "true"),
+    ] {
+        let before = m.get_configuration(Some(&[key.to_owned()]), &view()).0;
+        assert_eq!(
+            m.change_configuration(key, value),
+            (ConfigurationStatus16::Rejected, None),
+            "{key}"
+        );
+        assert_eq!(
+            m.get_configuration(Some(&[key.to_owned()]), &view()).0,
+            before,
+            "{key} unchanged"
+        );
+    }
+    assert!(m.overrides().is_empty());
+}
+
+#[test]
+fn stored_transaction_settings_check_their_values_like_writable_ones() {
+    use super::settings::{Parsed, Setting, parse};
+    assert_eq!(
+        parse(Setting::StopTxOnInvalidId, "FALSE"),
+        Ok(Parsed::Flag(false))
+    );
+    assert!(parse(Setting::StopTxOnInvalidId, "no").is_err());
+    assert_eq!(
+        parse(
+            Setting::SampledDataMeasurands,
+            "energy.active.import.register, Voltage"
+        ),
+        Ok(Parsed::Measurands(
+            "Energy.Active.Import.Register,Voltage".into()
+        ))
+    );
+    assert_eq!(
+        parse(Setting::SampledDataMeasurands, ""),
+        Ok(Parsed::Measurands(String::new()))
+    );
+    assert!(parse(Setting::SampledDataMeasurands, "Voltage,Bogus").is_err());
+    assert!(parse(Setting::SampledDataMeasurands, &"Voltage,".repeat(80)).is_err());
+    assert_eq!(
+        parse(Setting::TransactionMessageAttempts, "11").map_err(|e| e.reason_code),
+        Err("ValueOutOfRange")
+    );
+    // A state file that holds one is read back like any other setting.
+    let overrides = BTreeMap::from([(
+        "SampledDataCtrlr/TxUpdatedInterval".to_owned(),
+        "60".to_owned(),
+    )]);
+    let mut m = DeviceModel::new(&defaults(), &overrides);
+    assert!(m.take_warnings().is_empty());
+    let (known, _) = m.get_configuration(Some(&["MeterValueSampleInterval".to_owned()]), &view());
+    assert_eq!(
+        known,
+        vec![kv("MeterValueSampleInterval", true, Some("60"))]
     );
 }
 
@@ -1366,6 +1516,12 @@ fn change_configuration_of_each_key() {
         (
             "MeterValueSampleInterval",
             "60",
+            ConfigurationStatus16::Rejected,
+            None,
+        ),
+        (
+            "AllowOfflineTxForUnknownId",
+            "true",
             ConfigurationStatus16::NotSupported,
             None,
         ),
@@ -1456,10 +1612,13 @@ fn one_six_output_fits_the_schema() {
     let (known, _) = model().get_configuration(None, &view());
     for k in known {
         assert!(k.key.len() <= 50);
+        // Only a measurand list may be empty (no meter values).
+        let list = k.key.contains("Data");
         assert!(
             k.value
                 .as_ref()
-                .is_none_or(|v| !v.is_empty() && v.len() <= 500)
+                .is_some_and(|v| (list || !v.is_empty()) && v.len() <= 500),
+            "{k:?}"
         );
     }
 }
