@@ -337,6 +337,9 @@ impl Station {
         };
         self.last_traffic = Some(now);
         match rpc::parse(text) {
+            Ok(Frame::Call { id, action, .. }) if self.silent(version) => {
+                tracing::info!(action = %action, message_id = %id, "not answered: Boot was Rejected (OCPP 1.6 section 4.2)");
+            }
             Ok(Frame::Call {
                 id,
                 action,
@@ -362,7 +365,7 @@ impl Station {
             }) => self.finish_call(now, &id, CallOutcome::Error { code, description }),
             Err(error) => {
                 tracing::warn!(%error, bytes = text.len(), "unreadable frame from the CSMS");
-                if let Some((id, code)) = error.owed_error() {
+                if let Some((id, code)) = error.owed_error().filter(|_| !self.silent(version)) {
                     self.transmit.push_back(rpc::call_error(
                         &id,
                         code,
@@ -607,6 +610,13 @@ impl Station {
         self.queue.retain(|r| !matches!(r, Request::Boot(_)));
         self.queue
             .push_front(Request::Boot(self.settings.boot_reason));
+    }
+
+    /// 1.6 while Boot is Rejected: the charge point SHALL NOT answer the Central System
+    /// (section 4.2). 2.0.1 answers SecurityError instead (B03).
+    fn silent(&self, version: OcppVersion) -> bool {
+        version == OcppVersion::V16
+            && self.registration.status() == Some(RegistrationStatus::Rejected)
     }
 
     /// Queues what the CSMS is owed after Accepted or a reconnect: the connectors whose status

@@ -29,6 +29,7 @@ impl Station {
         action: &str,
         payload: &Value,
     ) -> Reply {
+        // 2.0.1 B03; a 1.6 station does not answer at all and never gets here.
         if self.registration.status() == Some(RegistrationStatus::Rejected) {
             return Reply::Error(
                 ErrorCode::SecurityError,

@@ -385,17 +385,32 @@ fn while_pending_the_station_answers_the_csms_by_the_rules() {
     assert_eq!(r[0][2], "NotImplemented");
 }
 
+fn rejected_then_accepted() -> Answer {
+    boot_script(vec![
+        json!({"status":"Rejected","interval":120,"currentTime":"2026-11-22T08:00:00Z"}),
+        json!({"status":"Accepted","interval":300,"currentTime":"2026-11-22T08:02:00Z"}),
+    ])
+}
+
 #[test]
-fn rejected_sends_nothing_until_the_interval_and_answers_security_error() {
-    let mut p = Pair::new(
-        settings(),
-        boot_script(vec![
-            json!({"status":"Rejected","interval":120,"currentTime":"2026-11-22T08:00:00Z"}),
-            json!({"status":"Accepted","interval":300,"currentTime":"2026-11-22T08:02:00Z"}),
-        ]),
-    );
-    p.connect(OcppVersion::V16);
-    let r = p.csms_sends(r#"[2,"a","RemoteStartTransaction",{"idTag":"x"}]"#);
+fn rejected_sends_nothing_until_the_interval() {
+    for (version, statuses) in [(OcppVersion::V201, 2), (OcppVersion::V16, 3)] {
+        let mut p = Pair::new(settings(), rejected_then_accepted());
+        p.connect(version);
+        p.run_for(Duration::from_secs(119));
+        assert_eq!(p.actions(), ["BootNotification"], "{version:?}");
+        p.run_for(Duration::from_secs(1));
+        assert_eq!(p.count("BootNotification"), 2);
+        assert_eq!(p.calls[1].0, 120.0);
+        assert_eq!(p.count("StatusNotification"), statuses, "{version:?}");
+    }
+}
+
+#[test]
+fn while_rejected_201_answers_security_error() {
+    let mut p = Pair::new(settings(), rejected_then_accepted());
+    p.connect(OcppVersion::V201);
+    let r = p.csms_sends(r#"[2,"a","RequestStartTransaction",{"idToken":{"idToken":"x","type":"Central"},"remoteStartId":1}]"#);
     assert_eq!(
         r,
         [json!([
@@ -406,12 +421,35 @@ fn rejected_sends_nothing_until_the_interval_and_answers_security_error() {
             {}
         ])]
     );
-    p.run_for(Duration::from_secs(119));
-    assert_eq!(p.actions(), ["BootNotification"]);
-    p.run_for(Duration::from_secs(1));
-    assert_eq!(p.count("BootNotification"), 2);
-    assert_eq!(p.calls[1].0, 120.0);
-    assert_eq!(p.count("StatusNotification"), 3);
+    let r = p.csms_sends(r#"[2,"b","TriggerMessage",{"requestedMessage":"Heartbeat"}]"#);
+    assert_eq!(r[0][2], "SecurityError");
+}
+
+#[test]
+fn while_rejected_16_answers_nothing_at_all() {
+    let mut p = Pair::new(settings(), rejected_then_accepted());
+    p.connect(OcppVersion::V16);
+    for frame in [
+        r#"[2,"a","RemoteStartTransaction",{"idTag":"x"}]"#,
+        r#"[2,"b","TriggerMessage",{"requestedMessage":"Heartbeat"}]"#,
+        r#"[2,"c","GetConfiguration",{}]"#,
+        r#"[2,"d","Bogus",{}]"#,
+        r#"[2,"e","ChangeConfiguration",{"key":5}]"#,
+        r#"not json"#,
+        r#"[2,"f"]"#,
+    ] {
+        assert_eq!(p.csms_sends(frame), Vec::<Value>::new(), "{frame}");
+    }
+    assert_eq!(
+        p.actions(),
+        ["BootNotification"],
+        "nothing triggered either"
+    );
+    // Accepted again: the CSMS is answered as usual.
+    p.run_for(Duration::from_secs(120));
+    let r = p.csms_sends(r#"[2,"g","GetConfiguration",{"key":["HeartbeatInterval"]}]"#);
+    assert_eq!(r[0][1], "g");
+    assert_eq!(r[0][2]["configurationKey"][0]["value"], "300");
 }
 
 #[test]
