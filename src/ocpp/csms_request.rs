@@ -75,13 +75,26 @@ pub enum TriggerTarget {
     Boot,
     /// Heartbeat.
     Heartbeat,
-    /// StatusNotification for one connector, or for all.
-    Status {
-        /// The connector (EVSE in 2.0.1); `None` for all.
-        connector: Option<u32>,
-    },
+    /// StatusNotification.
+    Status(StatusTarget),
     /// A message the station does not send.
     Other,
+}
+
+/// Which StatusNotification a TriggerMessage asks for, as the request names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusTarget {
+    /// No connector named (1.6 without connectorId, 2.0.1 without evse).
+    Unspecified,
+    /// 1.6 connectorId (0: the charge point as a whole).
+    Connector(u32),
+    /// 2.0.1 evse, with its connectorId when given.
+    Evse {
+        /// evse.id.
+        id: u32,
+        /// evse.connectorId.
+        connector: Option<u32>,
+    },
 }
 
 /// Reads the CSMS's request. `Ok(None)`: not an action of this version.
@@ -102,12 +115,7 @@ pub fn parse(
             let target = match text(payload, "requestedMessage")? {
                 "BootNotification" => TriggerTarget::Boot,
                 "Heartbeat" => TriggerTarget::Heartbeat,
-                "StatusNotification" => TriggerTarget::Status {
-                    connector: match version {
-                        OcppVersion::V201 => optional_evse(payload)?,
-                        OcppVersion::V16 => optional_number(payload, "connectorId")?,
-                    },
-                },
+                "StatusNotification" => TriggerTarget::Status(status_target(version, payload)?),
                 _ => TriggerTarget::Other,
             };
             CsmsRequest::TriggerMessage(target)
@@ -224,6 +232,23 @@ fn optional_evse(payload: &Value) -> Result<Option<u32>, String> {
     }
 }
 
+/// The connector a TriggerMessage(StatusNotification) names, in the version's terms.
+fn status_target(version: OcppVersion, payload: &Value) -> Result<StatusTarget, String> {
+    Ok(match version {
+        OcppVersion::V16 => match optional_number(payload, "connectorId")? {
+            None => StatusTarget::Unspecified,
+            Some(connector) => StatusTarget::Connector(connector),
+        },
+        OcppVersion::V201 => match payload.get("evse") {
+            None => StatusTarget::Unspecified,
+            Some(evse) => StatusTarget::Evse {
+                id: number(evse, "id")?,
+                connector: optional_number(evse, "connectorId")?,
+            },
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -243,9 +268,43 @@ mod tests {
                 "TriggerMessage",
                 json!({"requestedMessage":"StatusNotification","evse":{"id":2,"connectorId":1}})
             ),
-            Ok(Some(CsmsRequest::TriggerMessage(TriggerTarget::Status {
-                connector: Some(2)
-            })))
+            Ok(Some(CsmsRequest::TriggerMessage(TriggerTarget::Status(
+                StatusTarget::Evse {
+                    id: 2,
+                    connector: Some(1)
+                }
+            ))))
+        );
+        assert_eq!(
+            p(
+                V201,
+                "TriggerMessage",
+                json!({"requestedMessage":"StatusNotification","evse":{"id":1}})
+            ),
+            Ok(Some(CsmsRequest::TriggerMessage(TriggerTarget::Status(
+                StatusTarget::Evse {
+                    id: 1,
+                    connector: None
+                }
+            ))))
+        );
+        assert_eq!(
+            p(
+                V201,
+                "TriggerMessage",
+                json!({"requestedMessage":"StatusNotification"})
+            ),
+            Ok(Some(CsmsRequest::TriggerMessage(TriggerTarget::Status(
+                StatusTarget::Unspecified
+            ))))
+        );
+        assert!(
+            p(
+                V201,
+                "TriggerMessage",
+                json!({"requestedMessage":"StatusNotification","evse":{"id":1,"connectorId":-1}})
+            )
+            .is_err()
         );
         assert_eq!(
             p(
@@ -253,9 +312,19 @@ mod tests {
                 "TriggerMessage",
                 json!({"requestedMessage":"StatusNotification"})
             ),
-            Ok(Some(CsmsRequest::TriggerMessage(TriggerTarget::Status {
-                connector: None
-            })))
+            Ok(Some(CsmsRequest::TriggerMessage(TriggerTarget::Status(
+                StatusTarget::Unspecified
+            ))))
+        );
+        assert_eq!(
+            p(
+                V16,
+                "TriggerMessage",
+                json!({"requestedMessage":"StatusNotification","connectorId":0})
+            ),
+            Ok(Some(CsmsRequest::TriggerMessage(TriggerTarget::Status(
+                StatusTarget::Connector(0)
+            ))))
         );
         assert_eq!(
             p(

@@ -29,6 +29,7 @@ pub fn encode(request: &Request, boot: &BootInfo, now: DateTime<Utc>) -> serde_j
             reason: match reason {
                 BootReason::PowerUp => BootReasonEnumType::PowerUp,
                 BootReason::RemoteReset => BootReasonEnumType::RemoteReset,
+                BootReason::Triggered => BootReasonEnumType::Triggered,
             },
             charging_station: ChargingStationType {
                 serial_number: boot.serial_number.clone(),
@@ -246,6 +247,18 @@ mod tests {
             v,
             json!({"reason":"PowerUp","chargingStation":{"model":"AC-Pi","vendorName":"ORGE","firmwareVersion":"1.2.3"}})
         );
+    }
+
+    #[test]
+    fn every_boot_reason_has_its_wire_name() {
+        for (reason, wire) in [
+            (BootReason::PowerUp, "PowerUp"),
+            (BootReason::RemoteReset, "RemoteReset"),
+            (BootReason::Triggered, "Triggered"),
+        ] {
+            let v = encode(&Request::Boot(reason), &boot_info(), now()).unwrap();
+            assert_eq!(v["reason"], wire);
+        }
     }
 
     #[test]

@@ -305,7 +305,7 @@ impl Station {
         let must_boot = !self.registration.ever_accepted() || self.settings.boot_on_reconnect;
         if must_boot {
             if !self.registration.waiting_at(now) {
-                self.queue_boot(now);
+                self.queue_boot(now, self.settings.boot_reason);
             }
         } else {
             // A reconnect is not a reboot (OCPP-J): no Boot, and statuses per B04.
@@ -393,7 +393,7 @@ impl Station {
         }
         if let Link::Online { .. } = self.link {
             if self.registration.retry_due(now) {
-                self.queue_boot(now);
+                self.queue_boot(now, self.settings.boot_reason);
             }
             // Owed once, however often the shell wakes while a CALL is outstanding.
             if !self.heartbeat_pending() && self.heartbeat_due().is_some_and(|due| due <= now) {
@@ -605,11 +605,10 @@ impl Station {
         self.last_traffic.map(|t| t + self.heartbeat_interval)
     }
 
-    fn queue_boot(&mut self, now: Instant) {
+    fn queue_boot(&mut self, now: Instant, reason: BootReason) {
         self.registration.boot_sent(now);
         self.queue.retain(|r| !matches!(r, Request::Boot(_)));
-        self.queue
-            .push_front(Request::Boot(self.settings.boot_reason));
+        self.queue.push_front(Request::Boot(reason));
     }
 
     /// 1.6 while Boot is Rejected: the charge point SHALL NOT answer the Central System
@@ -1029,7 +1028,7 @@ impl Station {
     fn startup_event(&self) -> SecurityEventKind {
         match self.settings.boot_reason {
             BootReason::RemoteReset => SecurityEventKind::ResetOrReboot,
-            BootReason::PowerUp => SecurityEventKind::StartupOfTheDevice,
+            BootReason::PowerUp | BootReason::Triggered => SecurityEventKind::StartupOfTheDevice,
         }
     }
 

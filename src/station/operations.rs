@@ -13,9 +13,9 @@ use crate::device_model::{
     ConfigurationStatus16, GET_CONFIGURATION_MAX_KEYS, GetVariableData, ITEMS_PER_MESSAGE,
     LiveView, ReportBase, SetVariableData, split_report,
 };
-use crate::ocpp::csms_request::{self, CsmsRequest, TriggerTarget};
+use crate::ocpp::csms_request::{self, CsmsRequest, StatusTarget, TriggerTarget};
 use crate::ocpp::v201;
-use crate::ocpp::{OcppVersion, RegistrationStatus, Reply, Request};
+use crate::ocpp::{BootReason, OcppVersion, RegistrationStatus, Reply, Request};
 use crate::rpc::ErrorCode;
 use rust_ocpp::v2_0_1::enumerations::connector_status_enum_type::ConnectorStatusEnumType;
 
@@ -199,7 +199,7 @@ impl Station {
                 if version == OcppVersion::V201 && self.registration.is_accepted() {
                     return status("Rejected");
                 }
-                self.queue_boot(now);
+                self.queue_boot(now, BootReason::Triggered);
             }
             TriggerTarget::Heartbeat => {
                 // One already on its way answers the trigger as well.
@@ -207,16 +207,10 @@ impl Station {
                     self.triggered.push_back(Request::Heartbeat);
                 }
             }
-            TriggerTarget::Status { connector } => {
-                let first = match version {
-                    OcppVersion::V16 => 0,
-                    OcppVersion::V201 => 1,
-                };
-                let last = self.settings.connectors;
-                let targets: Vec<u32> = match connector {
-                    None => (first..=last).collect(),
-                    Some(c) if (first..=last).contains(&c) => vec![c],
-                    Some(_) => return status("Rejected"),
+            TriggerTarget::Status(target) => {
+                let targets = match self.status_targets(version, target) {
+                    Ok(targets) => targets,
+                    Err(refusal) => return refusal,
                 };
                 for connector in targets {
                     // One queued per connector answers every trigger: it is sent as it is then.
@@ -238,6 +232,42 @@ impl Station {
             TriggerTarget::Other => return status("NotImplemented"),
         }
         status("Accepted")
+    }
+
+    /// The connectors a TriggerMessage(StatusNotification) asks for, or the refusal. 1.6: one
+    /// connector (0 the charge point) or, without connectorId, all of them and 0. 2.0.1 names
+    /// exactly one connector: the evse with its connectorId is required (F06.FR.12).
+    fn status_targets(
+        &self,
+        version: OcppVersion,
+        target: StatusTarget,
+    ) -> Result<Vec<u32>, Reply> {
+        let last = self.settings.connectors;
+        match (version, target) {
+            (OcppVersion::V16, StatusTarget::Unspecified) => Ok((0..=last).collect()),
+            (OcppVersion::V16, StatusTarget::Connector(c)) if c <= last => Ok(vec![c]),
+            (OcppVersion::V16, _) => Err(status("Rejected")),
+            (OcppVersion::V201, StatusTarget::Evse { id, connector }) => {
+                if !(1..=last).contains(&id) {
+                    return Err(rejected("UnknownEvse", &format!("EVSE ids are 1..{last}")));
+                }
+                match connector {
+                    Some(1) => Ok(vec![id]),
+                    Some(_) => Err(rejected(
+                        "UnknownConnectorId",
+                        "each EVSE has connector 1 only",
+                    )),
+                    None => Err(rejected(
+                        "MissingParam",
+                        "a StatusNotification is for one connector: give evse.connectorId",
+                    )),
+                }
+            }
+            (OcppVersion::V201, _) => Err(rejected(
+                "MissingParam",
+                "a StatusNotification is for one connector: give evse with id and connectorId",
+            )),
+        }
     }
 
     fn change_availability(&mut self, connector: Option<u32>, operative: bool) -> Reply {
@@ -323,4 +353,12 @@ fn items<T: serde::de::DeserializeOwned>(payload: &Value, field: &str) -> Result
 
 fn status(value: &str) -> Reply {
     Reply::Result(json!({ "status": value }))
+}
+
+/// `Rejected` with the reason (2.0.1 statusInfo).
+fn rejected(reason_code: &str, additional_info: &str) -> Reply {
+    Reply::Result(json!({
+        "status": "Rejected",
+        "statusInfo": { "reasonCode": reason_code, "additionalInfo": additional_info }
+    }))
 }

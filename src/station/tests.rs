@@ -835,7 +835,7 @@ fn a_triggered_message_goes_out_after_the_answer_even_while_pending() {
     assert_eq!(p.actions()[before..], ["Heartbeat"]);
     // Answered first: the CALLRESULT was in the transmit queue before the triggered CALL.
     let r = p.csms_sends(
-        r#"[2,"t2","TriggerMessage",{"requestedMessage":"StatusNotification","evse":{"id":2}}]"#,
+        r#"[2,"t2","TriggerMessage",{"requestedMessage":"StatusNotification","evse":{"id":2,"connectorId":1}}]"#,
     );
     assert_eq!(r[0][2]["status"], "Accepted");
     assert_eq!(p.calls.last().unwrap().2["evseId"], 2);
@@ -855,6 +855,58 @@ fn trigger_boot_is_refused_once_registered_on_201_but_not_on_16() {
     let r = p.csms_sends(r#"[2,"t","TriggerMessage",{"requestedMessage":"BootNotification"}]"#);
     assert_eq!(r[0][2]["status"], "Accepted");
     assert_eq!(p.count("BootNotification"), 2);
+}
+
+#[test]
+fn a_triggered_boot_says_triggered() {
+    let mut p = Pair::new(
+        settings(),
+        boot_script(vec![
+            json!({"status":"Pending","interval":300,"currentTime":"2026-11-22T08:00:00Z"}),
+            json!({"status":"Accepted","interval":300,"currentTime":"2026-11-22T08:00:00Z"}),
+        ]),
+    );
+    p.connect(OcppVersion::V201);
+    assert_eq!(p.calls[0].2["reason"], "PowerUp");
+    let r = p.csms_sends(r#"[2,"t","TriggerMessage",{"requestedMessage":"BootNotification"}]"#);
+    assert_eq!(r[0][2]["status"], "Accepted");
+    assert_eq!(p.calls[1].1, "BootNotification");
+    assert_eq!(p.calls[1].2["reason"], "Triggered");
+    assert_eq!(p.station.registration(), Some(RegistrationStatus::Accepted));
+    // The process started with PowerUp: the startup event says so.
+    let startup = p
+        .calls
+        .iter()
+        .find(|c| c.1 == "SecurityEventNotification")
+        .unwrap();
+    assert_eq!(startup.2["type"], "StartupOfTheDevice");
+}
+
+#[test]
+fn on_201_a_triggered_status_needs_one_existing_connector() {
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V201);
+    let before = p.count("StatusNotification");
+    for (evse, reason) in [
+        ("", "MissingParam"),
+        (r#","evse":{"id":1}"#, "MissingParam"),
+        (r#","evse":{"id":1,"connectorId":2}"#, "UnknownConnectorId"),
+        (r#","evse":{"id":3,"connectorId":1}"#, "UnknownEvse"),
+        (r#","evse":{"id":0,"connectorId":1}"#, "UnknownEvse"),
+    ] {
+        let r = p.csms_sends(&format!(
+            r#"[2,"t","TriggerMessage",{{"requestedMessage":"StatusNotification"{evse}}}]"#
+        ));
+        assert_eq!(r[0][2]["status"], "Rejected", "{evse}");
+        assert_eq!(r[0][2]["statusInfo"]["reasonCode"], reason, "{evse}");
+    }
+    assert_eq!(p.count("StatusNotification"), before, "nothing sent");
+    let r = p.csms_sends(
+        r#"[2,"t","TriggerMessage",{"requestedMessage":"StatusNotification","evse":{"id":2,"connectorId":1}}]"#,
+    );
+    assert_eq!(r[0][2], json!({"status":"Accepted"}));
+    assert_eq!(p.count("StatusNotification"), before + 1);
+    assert_eq!(p.calls.last().unwrap().2["evseId"], 2);
 }
 
 #[test]
