@@ -7,6 +7,7 @@
 use serde_json::Value;
 
 use super::OcppVersion;
+use crate::device_model::{ComponentCriterion, ComponentVariable};
 
 /// What the CSMS asked for.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +50,16 @@ pub enum CsmsRequest {
         request_id: i64,
         /// ConfigurationInventory, FullInventory or SummaryInventory.
         base: String,
+    },
+    /// GetReport (2.0.1). The lists are as given (`None`: absent), so that the station can
+    /// tell an empty list, which the schema forbids, from an absent one.
+    GetReport {
+        /// Echoed in every NotifyReport.
+        request_id: i64,
+        /// componentVariable.
+        component_variables: Option<Vec<ComponentVariable>>,
+        /// componentCriteria.
+        criteria: Option<Vec<ComponentCriterion>>,
     },
     /// GetConfiguration (1.6); `None` asks for every key.
     GetConfiguration {
@@ -177,6 +188,14 @@ pub fn parse(
                 .ok_or("requestId must be an integer")?,
             base: text(payload, "reportBase")?.to_owned(),
         },
+        (OcppVersion::V201, "GetReport") => CsmsRequest::GetReport {
+            request_id: payload
+                .get("requestId")
+                .and_then(Value::as_i64)
+                .ok_or("requestId must be an integer")?,
+            component_variables: optional_list(payload, "componentVariable")?,
+            criteria: optional_list(payload, "componentCriteria")?,
+        },
         (OcppVersion::V16, "GetConfiguration") => CsmsRequest::GetConfiguration {
             keys: match payload.get("key") {
                 None => None,
@@ -247,6 +266,20 @@ fn status_target(version: OcppVersion, payload: &Value) -> Result<StatusTarget, 
             },
         },
     })
+}
+
+/// An optional array field read into `T`s; `None` when absent.
+fn optional_list<T: serde::de::DeserializeOwned>(
+    payload: &Value,
+    field: &str,
+) -> Result<Option<Vec<T>>, String> {
+    match payload.get(field) {
+        None => Ok(None),
+        Some(list @ Value::Array(_)) => serde_json::from_value(list.clone())
+            .map(Some)
+            .map_err(|e| format!("{field}: {e}")),
+        Some(_) => Err(format!("{field} must be an array")),
+    }
 }
 
 #[cfg(test)]
@@ -439,5 +472,59 @@ mod tests {
             .is_err()
         );
         assert!(p(V201, "GetBaseReport", json!({"reportBase":"FullInventory"})).is_err());
+    }
+
+    #[test]
+    fn get_report_keeps_absent_and_empty_lists_apart() {
+        assert_eq!(
+            p(V201, "GetReport", json!({"requestId": 7})),
+            Ok(Some(CsmsRequest::GetReport {
+                request_id: 7,
+                component_variables: None,
+                criteria: None
+            }))
+        );
+        assert_eq!(
+            p(
+                V201,
+                "GetReport",
+                json!({"requestId": 7, "componentVariable": [], "componentCriteria": ["Problem"]})
+            ),
+            Ok(Some(CsmsRequest::GetReport {
+                request_id: 7,
+                component_variables: Some(vec![]),
+                criteria: Some(vec![ComponentCriterion::Problem])
+            }))
+        );
+        let Ok(Some(CsmsRequest::GetReport {
+            component_variables: Some(cv),
+            ..
+        })) = p(
+            V201,
+            "GetReport",
+            json!({"requestId": 7, "componentVariable": [
+                {"component": {"name": "EVSE", "evse": {"id": 1}}},
+                {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}
+            ]}),
+        )
+        else {
+            panic!("componentVariable is read");
+        };
+        assert_eq!(cv[0].component.evse.map(|e| e.id), Some(1));
+        assert_eq!(cv[0].variable, None);
+        assert_eq!(
+            cv[1].variable.as_ref().map(|v| v.name.as_str()),
+            Some("HeartbeatInterval")
+        );
+        for bad in [
+            json!({}),
+            json!({"requestId": "7"}),
+            json!({"requestId": 7, "componentCriteria": ["Broken"]}),
+            json!({"requestId": 7, "componentCriteria": "Active"}),
+            json!({"requestId": 7, "componentVariable": [{"variable": {"name": "X"}}]}),
+        ] {
+            assert!(p(V201, "GetReport", bad.clone()).is_err(), "{bad}");
+        }
+        assert_eq!(p(V16, "GetReport", json!({"requestId": 7})), Ok(None));
     }
 }

@@ -206,7 +206,7 @@ const CSMS_ACTIONS: &[&str] = &[
 pub fn action_kind(action: &str) -> ActionKind {
     match action {
         "RequestStartTransaction" | "RequestStopTransaction" => ActionKind::RemoteStartStop,
-        "GetVariables" | "SetVariables" | "GetBaseReport" | "TriggerMessage" => {
+        "GetVariables" | "SetVariables" | "GetBaseReport" | "GetReport" | "TriggerMessage" => {
             ActionKind::AllowedWhilePending
         }
         a if CSMS_ACTIONS.contains(&a) => ActionKind::Unsupported,

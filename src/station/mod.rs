@@ -13,6 +13,7 @@
 mod availability;
 mod operations;
 mod registration;
+mod report;
 
 #[cfg(test)]
 mod tests;
@@ -38,6 +39,7 @@ use crate::secret::Secret;
 
 pub use availability::Availability;
 pub use registration::Registration;
+use report::ReportJob;
 
 /// Used when the CSMS answers Boot with `interval = 0` (or not at all): long enough not to
 /// flood it, short enough that a station is not lost for long.
@@ -211,8 +213,15 @@ pub struct Station {
     reset: Option<bool>,
     /// The station's own CALLs, sent once registration allows.
     queue: VecDeque<Request>,
-    /// CALLs the CSMS asked for (TriggerMessage, reports): allowed while Pending too.
+    /// CALLs the CSMS asked for with TriggerMessage: allowed while Pending too. At most one
+    /// Heartbeat and one StatusNotification per connector (a trigger finds its message queued
+    /// and adds nothing), so the CSMS cannot make it grow.
     triggered: VecDeque<Request>,
+    /// The report being sent (GetBaseReport, GetReport): at most one, rendered a part at a time.
+    report: Option<ReportJob>,
+    /// The NotifyEvent with the cause of a fault whose StatusNotification is out: it goes next,
+    /// so it can neither be starved by triggered messages nor pile up behind them.
+    follow_up: Option<Request>,
     outstanding: Option<Outstanding>,
     last_traffic: Option<Instant>,
     transmit: VecDeque<String>,
@@ -275,6 +284,8 @@ impl Station {
             reset: None,
             queue: VecDeque::new(),
             triggered: VecDeque::new(),
+            report: None,
+            follow_up: None,
             outstanding: None,
             last_traffic: None,
             transmit: VecDeque::new(),
@@ -299,8 +310,7 @@ impl Station {
         self.link = Link::Online { version };
         self.last_traffic = Some(now);
         self.outstanding = None;
-        self.queue.clear();
-        self.triggered.clear();
+        self.forget_queued();
 
         let must_boot = !self.registration.ever_accepted() || self.settings.boot_on_reconnect;
         if must_boot {
@@ -325,8 +335,7 @@ impl Station {
         if let Some(o) = self.outstanding.take() {
             self.forget_unconfirmed_status(&o.request);
         }
-        self.queue.clear();
-        self.triggered.clear();
+        self.forget_queued();
         self.last_traffic = None;
     }
 
@@ -521,7 +530,11 @@ impl Station {
 
     /// No CALL outstanding and none waiting to be sent.
     pub fn is_idle(&self) -> bool {
-        self.outstanding.is_none() && self.queue.is_empty() && self.triggered.is_empty()
+        self.outstanding.is_none()
+            && self.queue.is_empty()
+            && self.triggered.is_empty()
+            && self.report.is_none()
+            && self.follow_up.is_none()
     }
 
     /// The heartbeat interval in force.
@@ -611,6 +624,15 @@ impl Station {
         self.queue.push_front(Request::Boot(reason));
     }
 
+    /// Everything waiting to be sent belongs to the connection that ended: what is still owed
+    /// is worked out again from state on the next one.
+    fn forget_queued(&mut self) {
+        self.queue.clear();
+        self.triggered.clear();
+        self.report = None;
+        self.follow_up = None;
+    }
+
     /// 1.6 while Boot is Rejected: the charge point SHALL NOT answer the Central System
     /// (section 4.2). 2.0.1 answers SecurityError instead (B03).
     fn silent(&self, version: OcppVersion) -> bool {
@@ -685,15 +707,23 @@ impl Station {
             return;
         };
         while self.outstanding.is_none() {
-            // Boot first; then what the CSMS asked for (allowed while Pending, B02.FR.02); then
-            // the station's own messages, only once Accepted.
+            // Boot first; then the cause of a fault right behind its status; then what the CSMS
+            // asked for (allowed while Pending, B02.FR.02): triggered messages, then the next
+            // report part; then the station's own messages, only once Accepted.
             let boot_next = matches!(self.queue.front(), Some(Request::Boot(_)));
             let rejected = self.registration.status() == Some(RegistrationStatus::Rejected);
+            let accepted = self.registration.is_accepted();
             let next = if boot_next {
                 self.queue.pop_front()
-            } else if !self.triggered.is_empty() && !rejected {
-                self.triggered.pop_front()
-            } else if self.registration.is_accepted() {
+            } else if accepted && self.follow_up.is_some() {
+                self.follow_up.take()
+            } else if rejected {
+                None
+            } else if let Some(triggered) = self.triggered.pop_front() {
+                Some(triggered)
+            } else if let Some(part) = self.next_report_part() {
+                Some(part)
+            } else if accepted {
                 self.queue.pop_front()
             } else {
                 None
@@ -731,7 +761,9 @@ impl Station {
             let id = (self.next_id)();
             tracing::debug!(action = request.action(), message_id = %id, "sending");
             if let Some(problem) = self.problem_event(version, &request) {
-                self.queue.push_front(problem);
+                // A newer cause replaces one that could not go yet (while Pending): each is
+                // judged against what the CSMS acknowledged, so the newest is the truth.
+                self.follow_up = Some(problem);
             }
             self.transmit
                 .push_back(rpc::call(&id, request.action(), &payload));

@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 
 use super::{Event, Station};
 use crate::device_model::{
-    ConfigurationStatus16, GET_CONFIGURATION_MAX_KEYS, GetVariableData, ITEMS_PER_MESSAGE,
-    LiveView, ReportBase, SetVariableData, split_report,
+    ComponentCriterion, ComponentVariable, ConfigurationStatus16, CustomReport,
+    GET_CONFIGURATION_MAX_KEYS, GetVariableData, ITEMS_PER_MESSAGE, LiveView, ReportBase,
+    SetVariableData,
 };
 use crate::ocpp::csms_request::{self, CsmsRequest, StatusTarget, TriggerTarget};
 use crate::ocpp::v201;
@@ -20,6 +21,10 @@ use crate::rpc::ErrorCode;
 use rust_ocpp::v2_0_1::enumerations::connector_status_enum_type::ConnectorStatusEnumType;
 
 use crate::ocpp::VENDOR_ID;
+
+/// The most componentCriteria a GetReportRequest may carry (its schema's maxItems).
+const MAX_COMPONENT_CRITERIA: usize = 4;
+
 impl Station {
     /// How the station answers a CALL from the CSMS.
     pub(super) fn answer(
@@ -53,6 +58,7 @@ impl Station {
                 | CsmsRequest::GetVariables(_)
                 | CsmsRequest::SetVariables(_)
                 | CsmsRequest::GetBaseReport { .. }
+                | CsmsRequest::GetReport { .. }
                 | CsmsRequest::GetConfiguration { .. }
                 | CsmsRequest::ChangeConfiguration { .. } => {}
                 CsmsRequest::RemoteStartStop => return status("Rejected"),
@@ -83,6 +89,11 @@ impl Station {
             CsmsRequest::GetVariables(payload) => self.get_variables(&payload),
             CsmsRequest::SetVariables(payload) => self.set_variables(&payload),
             CsmsRequest::GetBaseReport { request_id, base } => self.base_report(request_id, &base),
+            CsmsRequest::GetReport {
+                request_id,
+                component_variables,
+                criteria,
+            } => self.custom_report(request_id, component_variables, criteria),
             CsmsRequest::GetConfiguration { keys } => self.get_configuration(keys.as_deref()),
             CsmsRequest::ChangeConfiguration { key, value } => {
                 let (status, change) = self.device_model.change_configuration(&key, &value);
@@ -124,23 +135,44 @@ impl Station {
             Ok(base) => base,
             Err(_) => return status("NotSupported"),
         };
+        let selection = self.device_model.select_base(base);
+        self.start_report(request_id, selection)
+    }
+
+    /// GetReport (B08). Every criterion is supported; the lists must hold what the schema
+    /// allows, componentVariable at most ItemsPerMessage[GetReport] entries (B08.FR.17).
+    fn custom_report(
+        &mut self,
+        request_id: i64,
+        component_variables: Option<Vec<ComponentVariable>>,
+        criteria: Option<Vec<ComponentCriterion>>,
+    ) -> Reply {
+        let too_many = |field: &str, max: u32| {
+            Reply::Error(
+                ErrorCode::OccurrenceConstraintViolation,
+                format!("{field} must hold 1 to {max} entries"),
+            )
+        };
+        // Absent is no filter; a list that is there holds at least one entry.
+        let wrong_size = |len: usize, max: usize| len == 0 || len > max;
+        if let Some(list) = &component_variables
+            && wrong_size(list.len(), ITEMS_PER_MESSAGE as usize)
+        {
+            return too_many("componentVariable", ITEMS_PER_MESSAGE);
+        }
+        if let Some(list) = &criteria
+            && wrong_size(list.len(), MAX_COMPONENT_CRITERIA)
+        {
+            return too_many("componentCriteria", MAX_COMPONENT_CRITERIA as u32);
+        }
+        let request = CustomReport {
+            component_variables: component_variables.unwrap_or_default(),
+            criteria: criteria.unwrap_or_default(),
+        };
         let (evse_available, connector_status) = self.live_state();
         let view = self.live_view(&evse_available, &connector_status);
-        let data = self.device_model.base_report(base, &view);
-        if data.is_empty() {
-            return status("EmptyResultSet");
-        }
-        let parts = split_report(data, ITEMS_PER_MESSAGE as usize);
-        let last = parts.len().saturating_sub(1);
-        for (seq_no, part) in parts.into_iter().enumerate() {
-            self.triggered.push_back(Request::NotifyReport {
-                request_id,
-                seq_no: seq_no as u32,
-                tbc: seq_no < last,
-                data: serde_json::to_value(part).unwrap_or_else(|_| json!([])),
-            });
-        }
-        status("Accepted")
+        let selection = self.device_model.select_custom(&request, &view);
+        self.start_report(request_id, selection)
     }
 
     fn get_configuration(&self, keys: Option<&[String]>) -> Reply {
@@ -161,7 +193,7 @@ impl Station {
     }
 
     /// Availability and 2.0.1 connector status per EVSE, for the device model's live view.
-    fn live_state(&self) -> (Vec<bool>, Vec<&'static str>) {
+    pub(super) fn live_state(&self) -> (Vec<bool>, Vec<&'static str>) {
         (1..=self.settings.connectors)
             .map(|c| {
                 let available = !self.availability.inoperative().contains(&c);
@@ -177,7 +209,7 @@ impl Station {
             .unzip()
     }
 
-    fn live_view<'a>(
+    pub(super) fn live_view<'a>(
         &'a self,
         evse_available: &'a [bool],
         connector_status: &'a [&'static str],
@@ -189,6 +221,7 @@ impl Station {
             evse_available,
             connector_status,
             metrics: self.latest_sample.as_ref(),
+            station_problem: !self.warnings().is_empty(),
         }
     }
 
