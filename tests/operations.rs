@@ -1,8 +1,8 @@
 //! What an operator does from the CSMS, over the wire against the station daemon, in OCPP 2.0.1
-//! and 1.6: TriggerMessage, the rules while Boot is Pending, the device model (GetVariables,
-//! SetVariables, GetBaseReport) and the 1.6 configuration keys, ChangeAvailability across a
-//! restart, Reset, UnlockConnector, DataTransfer, malformed requests and a new Basic-auth
-//! password.
+//! and 1.6: TriggerMessage, the rules while Boot is Pending or Rejected, the device model
+//! (GetVariables, SetVariables, GetBaseReport, GetReport) and the 1.6 configuration keys, a
+//! burst of requests whose answers are withheld, ChangeAvailability across a restart, Reset,
+//! UnlockConnector, DataTransfer, malformed requests and a new Basic-auth password.
 //!
 //! The CSMS (tests/csms/csms.py) validates every message the station sends, its answers to the
 //! CSMS's CALLs included (against the schema of that action's response). Each test sends one
@@ -66,14 +66,6 @@ impl Version {
         match self {
             V201 => "FormatViolation",
             V16 => "FormationViolation",
-        }
-    }
-
-    /// The first connector a StatusNotification reports (1.6: 0 is the station itself).
-    fn first_connector(self) -> u64 {
-        match self {
-            V201 => 1,
-            V16 => 0,
         }
     }
 }
@@ -463,18 +455,53 @@ fn trigger_message(version: Version) {
         dump(&between)
     );
 
-    // StatusNotification without a connector: every one (1.6: the station's connector 0 too).
-    let answer = remote.call("TriggerMessage", trigger_status(version, None));
-    assert_eq!(answer.status(), "Accepted", "{}", answer.event);
-    follows(&csms, &answer, "StatusNotification");
-    let marker = heartbeat_marker(&mut remote);
-    let reported: Vec<u64> = calls_between(&csms, answer.at, marker)
-        .iter()
-        .filter(|c| is_call_of(c, "StatusNotification"))
-        .map(|c| status_connector(version, c))
-        .collect();
-    let expected: Vec<u64> = (version.first_connector()..=2).collect();
-    assert_eq!(reported, expected, "{}", dump(&csms.events()));
+    // StatusNotification without a connector: 1.6 reports every one and the station's
+    // connector 0; 2.0.1 needs the evse with its connectorId (F06.FR.12).
+    match version {
+        V16 => {
+            let answer = remote.call("TriggerMessage", trigger_status(version, None));
+            assert_eq!(answer.status(), "Accepted", "{}", answer.event);
+            follows(&csms, &answer, "StatusNotification");
+            let marker = heartbeat_marker(&mut remote);
+            let reported: Vec<u64> = calls_between(&csms, answer.at, marker)
+                .iter()
+                .filter(|c| is_call_of(c, "StatusNotification"))
+                .map(|c| status_connector(version, c))
+                .collect();
+            assert_eq!(reported, vec![0, 1, 2], "{}", dump(&csms.events()));
+        }
+        V201 => {
+            let first = csms.events().len();
+            for (payload, reason) in [
+                (trigger_status(version, None), "MissingParam"),
+                (
+                    json!({"requestedMessage": "StatusNotification", "evse": {"id": 1}}),
+                    "MissingParam",
+                ),
+                (
+                    json!({"requestedMessage": "StatusNotification",
+                           "evse": {"id": 1, "connectorId": 2}}),
+                    "UnknownConnectorId",
+                ),
+            ] {
+                let answer = remote.call("TriggerMessage", payload);
+                assert_eq!(answer.status(), "Rejected", "{}", answer.event);
+                assert_eq!(
+                    answer.payload()["statusInfo"]["reasonCode"],
+                    reason,
+                    "{}",
+                    answer.event
+                );
+            }
+            let marker = heartbeat_marker(&mut remote);
+            let between = calls_between(&csms, first, marker);
+            assert!(
+                !between.iter().any(|c| is_call_of(c, "StatusNotification")),
+                "no status sent:\n{}",
+                dump(&between)
+            );
+        }
+    }
 
     // A connector the station does not have.
     let answer = remote.call("TriggerMessage", trigger_status(version, Some(9)));
@@ -634,6 +661,19 @@ fn while_pending(version: Version) {
         "{}",
         dump(&csms.events())
     );
+
+    // A Boot the CSMS asks for: 2.0.1 says why it is sent.
+    let answer = remote.call(
+        "TriggerMessage",
+        json!({"requestedMessage": "BootNotification"}),
+    );
+    assert_eq!(answer.status(), "Accepted", "{}", answer.event);
+    let (_, boot) = follows(&csms, &answer, "BootNotification");
+    if version == V201 {
+        assert_eq!(boot["payload"]["reason"], "Triggered", "{boot}");
+    }
+    wait_answered(&csms, &boot);
+
     assert!(daemon.is_alive());
     csms.assert_no_validation_errors();
     stop(&mut daemon);
@@ -647,6 +687,81 @@ fn while_pending_on_201() {
 #[test]
 fn while_pending_on_16() {
     while_pending(V16);
+}
+
+// ---------------------------------------------------------------------------------------------
+// While Boot is Rejected
+// ---------------------------------------------------------------------------------------------
+
+/// 2.0.1 answers every CALL with SecurityError; 1.6 answers none (section 4.2).
+fn while_rejected(version: Version) {
+    let csms = Csms::start(csms_config_with(json!({
+        "control": true,
+        "boot": {"statuses": ["Rejected"], "interval": 300}
+    })));
+    let state = fresh_state_dir();
+    let mut daemon = spawn_daemon(&station_env(&csms, version, &state).pairs());
+    let mut remote = Remote::new(&csms);
+    let (_, boot) = wait_after(&csms, None, "BootNotification", |e| {
+        is_call_of(e, "BootNotification")
+    });
+    wait_answered(&csms, &boot);
+    let requests = [
+        json!([2, "rejected-1", "TriggerMessage", {"requestedMessage": "Heartbeat"}]),
+        json!([2, "rejected-2", "Reset", {"type": "Immediate"}]),
+        json!([2, "rejected-3", "NoSuchAction", {}]),
+    ];
+    match version {
+        V201 => {
+            for request in &requests {
+                let answer =
+                    remote.call(request[2].as_str().unwrap_or_default(), request[3].clone());
+                assert_eq!(answer.error_code(), "SecurityError", "{}", answer.event);
+            }
+        }
+        V16 => {
+            for request in &requests {
+                remote.send(&request.to_string());
+            }
+            // The station says in its log that it leaves each one unanswered.
+            let deadline = now() + Duration::from_secs(DEADLINE);
+            while daemon
+                .stderr()
+                .matches("not answered: Boot was Rejected")
+                .count()
+                < 3
+            {
+                assert!(now() < deadline, "{}", daemon.stderr());
+                thread::sleep(Duration::from_millis(50));
+            }
+            let answers: Vec<Value> = csms
+                .events()
+                .into_iter()
+                .filter(|e| {
+                    e["event"] == "recv"
+                        && e["unique_id"]
+                            .as_str()
+                            .is_some_and(|id| id.starts_with("rejected-"))
+                })
+                .collect();
+            assert!(answers.is_empty(), "no answer at all:\n{}", dump(&answers));
+        }
+    }
+    let calls: Vec<Value> = csms.events().into_iter().filter(is_call).collect();
+    assert_eq!(calls.len(), 1, "only the Boot:\n{}", dump(&calls));
+    assert!(daemon.is_alive());
+    csms.assert_no_validation_errors();
+    stop(&mut daemon);
+}
+
+#[test]
+fn while_rejected_on_201() {
+    while_rejected(V201);
+}
+
+#[test]
+fn while_rejected_on_16() {
+    while_rejected(V16);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -726,13 +841,15 @@ fn get_and_set_variables_on_201() {
             set_data("SecurityCtrlr", "Identity", "SOMEONE_ELSE"),
             set_data("OCPPCommCtrlr", "HeartbeatInterval", "0"),
             set_data("OCPPCommCtrlr", "HeartbeatInterval", "soon"),
+            set_data("OCPPCommCtrlr", "HeartbeatInterval", "+5"),
+            set_data("OCPPCommCtrlr", "HeartbeatInterval", " 5"),
         ]}),
     );
     let results = answer.payload()["setVariableResult"]
         .as_array()
         .cloned()
         .unwrap_or_default();
-    assert_eq!(results.len(), 3, "one result per entry: {}", answer.event);
+    assert_eq!(results.len(), 5, "one result per entry: {}", answer.event);
     for result in results {
         assert_eq!(result["attributeStatus"], "Rejected", "{result}");
         assert!(
@@ -870,11 +987,253 @@ fn get_base_report_on_201() {
     for entry in &summary {
         let name = entry["variable"]["name"].as_str().unwrap_or("?");
         assert!(
-            name == "AvailabilityState" || name == "Available",
+            ["AvailabilityState", "Available", "Problem"].contains(&name),
             "{entry}"
         );
     }
 
+    csms.assert_no_validation_errors();
+    stop(&mut daemon);
+}
+
+/// A report request (GetReport or GetBaseReport) answered Accepted; returns the reportData of
+/// every NotifyReport part, in order, after checking seqNo from 0 and tbc on every part but
+/// the last.
+fn report(remote: &mut Remote, action: &str, payload: Value) -> Vec<Value> {
+    let request_id = payload["requestId"].clone();
+    let answer = remote.call(action, payload);
+    assert_eq!(answer.status(), "Accepted", "{}", answer.event);
+    let parts = remote
+        .csms
+        .wait_until("the last NotifyReport part", DEADLINE, |events| {
+            let parts: Vec<Value> = events[answer.sent_at..]
+                .iter()
+                .filter(|e| {
+                    is_call_of(e, "NotifyReport") && e["payload"]["requestId"] == request_id
+                })
+                .cloned()
+                .collect();
+            let last = parts.iter().position(|p| p["payload"]["tbc"] != true)?;
+            Some(parts[..=last].to_vec())
+        });
+    for (seq_no, part) in parts.iter().enumerate() {
+        assert_eq!(part["payload"]["seqNo"], seq_no, "{}", dump(&parts));
+        assert_eq!(
+            part["payload"]["tbc"] == true,
+            seq_no + 1 < parts.len(),
+            "{}",
+            dump(&parts)
+        );
+    }
+    parts
+        .iter()
+        .flat_map(|p| {
+            p["payload"]["reportData"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+#[test]
+fn get_report_on_201() {
+    let csms = start_csms();
+    let state = fresh_state_dir();
+    let env = station_env(&csms, V201, &state).set("OCPP_CONNECTORS", "2");
+    let mut daemon = spawn_daemon(&env.pairs());
+    let mut remote = Remote::new(&csms);
+    wait_settled(&csms, V201, 2, None);
+
+    // A component without evse and a variable without instance: every instance of each.
+    let data = report(
+        &mut remote,
+        "GetReport",
+        json!({"requestId": 1, "componentVariable": [
+            {"component": {"name": "EVSE"}, "variable": {"name": "AvailabilityState"}},
+            {"component": {"name": "DeviceDataCtrlr"}, "variable": {"name": "ItemsPerMessage"}}
+        ]}),
+    );
+    assert_eq!(
+        report_keys(&data),
+        [
+            "DeviceDataCtrlr/null/ItemsPerMessage/\"GetReport\"",
+            "DeviceDataCtrlr/null/ItemsPerMessage/\"GetVariables\"",
+            "DeviceDataCtrlr/null/ItemsPerMessage/\"SetVariables\"",
+            "EVSE/{\"id\":1}/AvailabilityState/null",
+            "EVSE/{\"id\":2}/AvailabilityState/null",
+        ]
+    );
+
+    // A component without a variable: all of its variables; with criteria too: both hold.
+    let data = report(
+        &mut remote,
+        "GetReport",
+        json!({"requestId": 2, "componentCriteria": ["Available"],
+               "componentVariable": [{"component": {"name": "Connector", "evse": {"id": 2}}}]}),
+    );
+    let names: Vec<&str> = data
+        .iter()
+        .map(|d| d["variable"]["name"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(
+        names,
+        ["AvailabilityState", "Available", "Problem", "ConnectorType"]
+    );
+    assert!(
+        data.iter().all(|d| d["component"]["evse"]["id"] == 2),
+        "{data:?}"
+    );
+
+    // No connector has a problem (no charge controller leaves them Unavailable, not Faulted).
+    let answer = remote.call(
+        "GetReport",
+        json!({"requestId": 3, "componentCriteria": ["Problem"]}),
+    );
+    assert_eq!(answer.status(), "EmptyResultSet", "{}", answer.event);
+    let answer = remote.call(
+        "GetReport",
+        json!({"requestId": 4, "componentVariable": [{"component": {"name": "NoSuchCtrlr"}}]}),
+    );
+    assert_eq!(answer.status(), "EmptyResultSet", "{}", answer.event);
+
+    // What the schema forbids.
+    let answer = remote.call(
+        "GetReport",
+        json!({"requestId": 5, "componentCriteria": []}),
+    );
+    assert_eq!(
+        answer.error_code(),
+        "OccurrenceConstraintViolation",
+        "{}",
+        answer.event
+    );
+    let answer = remote.call(
+        "GetReport",
+        json!({"requestId": 5, "componentCriteria": ["Sometimes"]}),
+    );
+    assert_eq!(answer.error_code(), "FormatViolation", "{}", answer.event);
+
+    // Without filters: the full inventory.
+    let everything = report(&mut remote, "GetReport", json!({"requestId": 6}));
+    let full = remote.base_report(7, "FullInventory");
+    assert_eq!(report_keys(&everything), report_keys(&full));
+
+    csms.assert_no_validation_errors();
+    stop(&mut daemon);
+}
+
+#[test]
+fn a_burst_of_requests_with_answers_withheld_costs_a_fixed_amount_on_201() {
+    let csms = start_csms();
+    let state = fresh_state_dir();
+    let env = station_env(&csms, V201, &state)
+        .set("OCPP_CONNECTORS", "8")
+        .set("OCPP_CALL_TIMEOUT_SECONDS", "2");
+    let mut daemon = spawn_daemon(&env.pairs());
+    let mut remote = Remote::new(&csms);
+    wait_settled(&csms, V201, 8, None);
+
+    // The CSMS withholds the answers to the first report's first two parts.
+    remote.command(json!({"answers": {"NotifyReport": [{"drop": true, "times": 2}]}}));
+    let burst = 300;
+    let first = csms.events().len();
+    let sent = remote.command(json!({
+        "send": json!([2, "burst-report", "GetBaseReport",
+                       {"requestId": 77, "reportBase": "FullInventory"}]).to_string(),
+        "repeat": burst,
+        "unique_ids": true,
+    }));
+    assert_eq!(sent["sent"], burst);
+    remote.command(json!({
+        "send": json!([2, "burst-heartbeat", "TriggerMessage",
+                       {"requestedMessage": "Heartbeat"}]).to_string(),
+        "repeat": burst,
+        "unique_ids": true,
+    }));
+    remote.command(json!({
+        "send": json!([2, "burst-status", "TriggerMessage",
+                       {"requestedMessage": "StatusNotification",
+                        "evse": {"id": 3, "connectorId": 1}}]).to_string(),
+        "repeat": burst,
+        "unique_ids": true,
+    }));
+    let answers = csms.wait_until("an answer to every request", DEADLINE, |events| {
+        let answers: Vec<Value> = events[first..]
+            .iter()
+            .filter(|e| {
+                e["event"] == "recv"
+                    && e["message_type"] == 3
+                    && e["unique_id"]
+                        .as_str()
+                        .is_some_and(|id| id.starts_with("burst-"))
+            })
+            .cloned()
+            .collect();
+        (answers.len() == 3 * burst).then_some(answers)
+    });
+    let of = |prefix: &str| -> Vec<&Value> {
+        answers
+            .iter()
+            .filter(|a| {
+                a["unique_id"]
+                    .as_str()
+                    .is_some_and(|id| id.starts_with(prefix))
+            })
+            .collect()
+    };
+    // One report at a time: the first is taken, the others are refused with the reason.
+    let reports = of("burst-report-");
+    assert_eq!(
+        reports[0]["payload"]["status"], "Accepted",
+        "{}",
+        reports[0]
+    );
+    for refused in &reports[1..] {
+        assert_eq!(refused["payload"]["status"], "Rejected", "{refused}");
+        let info = refused["payload"]["statusInfo"]["additionalInfo"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(info.contains("still being sent"), "{refused}");
+    }
+    for trigger in of("burst-heartbeat-")
+        .iter()
+        .chain(of("burst-status-").iter())
+    {
+        assert_eq!(trigger["payload"]["status"], "Accepted", "{trigger}");
+    }
+
+    // The first report still arrives whole, in order, once the CSMS answers again; the
+    // triggers were folded into one Heartbeat and one status each time one was waiting.
+    let parts = csms.wait_until("the last part of report 77", DEADLINE, |events| {
+        let parts: Vec<Value> = events[first..]
+            .iter()
+            .filter(|e| is_call_of(e, "NotifyReport"))
+            .cloned()
+            .collect();
+        let last = parts.iter().position(|p| p["payload"]["tbc"] != true)?;
+        Some(parts[..=last].to_vec())
+    });
+    for (seq_no, part) in parts.iter().enumerate() {
+        assert_eq!(part["payload"]["requestId"], 77, "{}", dump(&parts));
+        assert_eq!(part["payload"]["seqNo"], seq_no, "{}", dump(&parts));
+    }
+    let marker = heartbeat_marker(&mut remote);
+    let calls = calls_between(&csms, first, marker);
+    let heartbeats = calls.iter().filter(|c| is_call_of(c, "Heartbeat")).count();
+    let statuses = calls
+        .iter()
+        .filter(|c| is_call_of(c, "StatusNotification"))
+        .count();
+    assert!(
+        heartbeats < 20 && statuses < 20,
+        "{heartbeats} Heartbeats and {statuses} StatusNotifications for {burst} triggers each"
+    );
+    // A report asked for now is taken again.
+    let data = remote.base_report(78, "SummaryInventory");
+    assert!(!data.is_empty());
+
+    assert!(daemon.is_alive());
     csms.assert_no_validation_errors();
     stop(&mut daemon);
 }
@@ -908,6 +1267,32 @@ fn get_and_change_configuration_on_16() {
     assert_eq!(connectors["readonly"], true, "{connectors}");
     assert_eq!(connectors["value"], "1", "{connectors}");
     assert!(config_key(keys, "AuthorizationKey").is_none(), "{all}");
+    // Every required Core key (section 9.1), read-only where the station does not act on it.
+    for (key, readonly) in [
+        ("AuthorizeRemoteTxRequests", true),
+        ("ClockAlignedDataInterval", true),
+        ("ConnectionTimeOut", false),
+        ("ConnectorPhaseRotation", true),
+        ("GetConfigurationMaxKeys", true),
+        ("LocalAuthorizeOffline", true),
+        ("LocalPreAuthorize", true),
+        ("MeterValuesAlignedData", true),
+        ("MeterValuesSampledData", true),
+        ("MeterValueSampleInterval", true),
+        ("ResetRetries", true),
+        ("StopTransactionOnEVSideDisconnect", true),
+        ("StopTransactionOnInvalidId", true),
+        ("StopTxnAlignedData", true),
+        ("StopTxnSampledData", true),
+        ("SupportedFeatureProfiles", true),
+        ("TransactionMessageAttempts", true),
+        ("TransactionMessageRetryInterval", true),
+        ("UnlockConnectorOnEVSideDisconnect", true),
+    ] {
+        let entry = config_key(keys, key).unwrap_or_else(|| panic!("{key} is listed: {all}"));
+        assert_eq!(entry["readonly"], readonly, "{entry}");
+        assert!(entry["value"].is_string(), "{entry}");
+    }
 
     // Selected keys, one unknown.
     let answer = remote.call(
@@ -933,6 +1318,12 @@ fn get_and_change_configuration_on_16() {
     assert_eq!(change(&mut remote, "NoSuchKey", "1"), "NotSupported");
     assert_eq!(change(&mut remote, "HeartbeatInterval", "soon"), "Rejected");
     assert_eq!(change(&mut remote, "HeartbeatInterval", "0"), "Rejected");
+    assert_eq!(change(&mut remote, "HeartbeatInterval", "+5"), "Rejected");
+    assert_eq!(change(&mut remote, "HeartbeatInterval", " 5"), "Rejected");
+    assert_eq!(
+        change(&mut remote, "MeterValueSampleInterval", "60"),
+        "Rejected"
+    );
     let answer = remote.call("GetConfiguration", json!({"key": ["HeartbeatInterval"]}));
     let heartbeat = config_key(&answer.payload()["configurationKey"], "HeartbeatInterval");
     assert_eq!(

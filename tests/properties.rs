@@ -1,6 +1,7 @@
 //! Property tests over the four places where outside bytes enter the station: OCPP-J frames
 //! (`rpc::parse`), CSMS requests (`ocpp::csms_request::parse`, and the whole station core fed
-//! arbitrary frames through the public `Station` API), the charge controller's serial lines
+//! arbitrary frames through the public `Station` API, also as a flood of requests whose
+//! answers the CSMS withholds), the charge controller's serial lines
 //! (`esp32::frame::LineSplitter` and `parse_line`) and env files (`envfile::parse`).
 //!
 //! Inputs come from a deterministic pseudo-random generator (the same cases on every run):
@@ -90,6 +91,8 @@ const KEYS: &[&str] = &[
     "attributeValue",
     "requestId",
     "reportBase",
+    "componentVariable",
+    "componentCriteria",
     "key",
     "value",
     "status",
@@ -128,6 +131,12 @@ const WORDS: &[&str] = &[
     "AvailabilityState",
     "Actual",
     "Target",
+    "Active",
+    "Available",
+    "Enabled",
+    "Problem",
+    "EVSE",
+    "Connector",
     "Accepted",
     "ocpp-station",
     "com.example",
@@ -221,6 +230,11 @@ fn near_payload(rng: &mut Rng, action: &str) -> Value {
             "component": {"name": word(rng)}, "variable": {"name": word(rng)},
             "attributeValue": word(rng)})).collect::<Vec<_>>()}),
         "GetBaseReport" => json!({"requestId": rng.below(100), "reportBase": word(rng)}),
+        "GetReport" => json!({"requestId": rng.below(100),
+            "componentCriteria": (0..rng.below(6)).map(|_| word(rng)).collect::<Vec<_>>(),
+            "componentVariable": (0..rng.below(4)).map(|_| json!({
+                "component": {"name": word(rng), "evse": {"id": rng.below(4)}},
+                "variable": {"name": word(rng)}})).collect::<Vec<_>>()}),
         "GetConfiguration" => json!({"key": [word(rng), word(rng)]}),
         "ChangeConfiguration" => json!({"key": word(rng), "value": word(rng)}),
         _ => random_object(rng, 2),
@@ -254,6 +268,7 @@ const ACTIONS: &[&str] = &[
     "GetVariables",
     "SetVariables",
     "GetBaseReport",
+    "GetReport",
     "GetConfiguration",
     "ChangeConfiguration",
     "RequestStartTransaction",
@@ -567,6 +582,7 @@ fn csms_requests_are_read_or_refused_for_both_versions() {
                     CsmsRequest::GetVariables(_) => Some("GetVariables"),
                     CsmsRequest::SetVariables(_) => Some("SetVariables"),
                     CsmsRequest::GetBaseReport { .. } => Some("GetBaseReport"),
+                    CsmsRequest::GetReport { .. } => Some("GetReport"),
                     CsmsRequest::GetConfiguration { .. } => Some("GetConfiguration"),
                     CsmsRequest::ChangeConfiguration { .. } => Some("ChangeConfiguration"),
                     CsmsRequest::RemoteStartStop => {
@@ -678,6 +694,12 @@ fn the_station_answers_every_frame_it_owes_an_answer_exactly_once() {
                 station.handle_timeout(now);
                 while station.poll_transmit().is_some() {}
                 while station.poll_event().is_some() {}
+                // OCPP 1.6 section 4.2: while Rejected nothing the Central System sends is
+                // answered.
+                if version == OcppVersion::V16 && boot_status == "Rejected" {
+                    assert!(answers.is_empty(), "silent while Rejected ({})", context());
+                    continue;
+                }
                 match rpc::parse(&text) {
                     Ok(Frame::Call { id, .. }) => {
                         assert_eq!(answers.len(), 1, "one answer ({})", context());
@@ -708,6 +730,178 @@ fn the_station_answers_every_frame_it_owes_an_answer_exactly_once() {
         }
     }
     assert!(cases >= 30_000, "{cases} cases");
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a flood of CSMS requests leaves behind
+// ---------------------------------------------------------------------------------------------
+
+/// A request a CSMS may send over and over: reports, triggers, availability and configuration
+/// changes, the odd malformed one.
+fn flood_request(rng: &mut Rng, version: OcppVersion, n: usize) -> (String, Value) {
+    let bases = [
+        "FullInventory",
+        "SummaryInventory",
+        "ConfigurationInventory",
+        "Bogus",
+    ];
+    let criteria = ["Active", "Available", "Enabled", "Problem"];
+    let components = [
+        "EVSE",
+        "Connector",
+        "OCPPCommCtrlr",
+        "ChargingStation",
+        "Nothing",
+    ];
+    let (action, payload) = match (version, rng.below(8)) {
+        (OcppVersion::V201, 0 | 1) => (
+            "GetBaseReport",
+            json!({"requestId": n, "reportBase": *rng.pick(&bases)}),
+        ),
+        (OcppVersion::V201, 2 | 3) => {
+            let mut payload = json!({"requestId": n});
+            if rng.chance(50) {
+                let picked: Vec<&str> = (0..1 + rng.below(3))
+                    .map(|_| *rng.pick(&criteria))
+                    .collect();
+                payload["componentCriteria"] = json!(picked);
+            }
+            if rng.chance(50) {
+                payload["componentVariable"] =
+                    json!([{"component": {"name": *rng.pick(&components)}}]);
+            }
+            ("GetReport", payload)
+        }
+        (_, 4) => ("TriggerMessage", json!({"requestedMessage": "Heartbeat"})),
+        (OcppVersion::V201, 5) => (
+            "TriggerMessage",
+            json!({"requestedMessage": "StatusNotification",
+                   "evse": {"id": rng.below(4), "connectorId": rng.below(3)}}),
+        ),
+        (OcppVersion::V16, 5) => (
+            "TriggerMessage",
+            json!({"requestedMessage": "StatusNotification", "connectorId": rng.below(4)}),
+        ),
+        (OcppVersion::V201, 6) => (
+            "ChangeAvailability",
+            json!({"operationalStatus": if rng.chance(50) { "Operative" } else { "Inoperative" },
+                   "evse": {"id": 1 + rng.below(2)}}),
+        ),
+        (OcppVersion::V16, 6) => (
+            "ChangeAvailability",
+            json!({"connectorId": rng.below(3),
+                   "type": if rng.chance(50) { "Operative" } else { "Inoperative" }}),
+        ),
+        (OcppVersion::V16, 0..=3) => (
+            "GetConfiguration",
+            json!({"key": ["HeartbeatInterval", "MeterValuesSampledData"]}),
+        ),
+        _ => (
+            *rng.pick(&["GetReport", "TriggerMessage", "Bogus"]),
+            random_object(rng, 2),
+        ),
+    };
+    (
+        json!([2, format!("f-{n}"), action, payload]).to_string(),
+        json!(action),
+    )
+}
+
+#[test]
+fn a_flood_of_csms_requests_leaves_a_fixed_amount_behind() {
+    let mut rng = Rng::new(0xf100_d5ed);
+    for round in 0..12 {
+        let version = if round % 3 == 2 {
+            OcppVersion::V16
+        } else {
+            OcppVersion::V201
+        };
+        let (mut station, start) = station(version, "Accepted");
+        let mut now = start;
+        let requests = 200 + rng.below(3000);
+        // The station's own CALLs (the CSMS withholds every answer during the flood).
+        let mut calls: Vec<Value> = Vec::new();
+        let mut accepted_reports = Vec::new();
+        for n in 0..requests {
+            let (frame, action) = flood_request(&mut rng, version, n);
+            let context = || format!("round {round} {version:?} request {n}: {frame}");
+            station.handle_text(now, &frame);
+            let mut answers = Vec::new();
+            while let Some(out) = station.poll_transmit() {
+                let out: Value = serde_json::from_str(&out).unwrap();
+                match out[0].as_u64() {
+                    Some(2) => calls.push(out),
+                    _ => answers.push(out),
+                }
+            }
+            while station.poll_event().is_some() {}
+            assert_eq!(answers.len(), 1, "{}", context());
+            let status = &answers[0][2]["status"];
+            if (action == "GetBaseReport" || action == "GetReport") && answers[0][0] == 3 {
+                match status.as_str() {
+                    Some("Accepted") => accepted_reports.push(n),
+                    Some("Rejected") => assert!(
+                        answers[0][2]["statusInfo"]["additionalInfo"]
+                            .as_str()
+                            .is_some_and(|i| i.contains("still being sent")),
+                        "{}",
+                        context()
+                    ),
+                    Some("EmptyResultSet" | "NotSupported") => {}
+                    other => panic!("{other:?} ({})", context()),
+                }
+            }
+            // Now and then time passes: the unanswered CALL times out and the next goes.
+            if rng.chance(3) {
+                now += Duration::from_secs(31);
+                station.handle_timeout(now);
+                while let Some(out) = station.poll_transmit() {
+                    calls.push(serde_json::from_str(&out).unwrap());
+                }
+                while station.poll_event().is_some() {}
+            }
+        }
+        // The CSMS answers again: what the station still holds goes out, and it is little,
+        // however long the flood was.
+        let before = calls.len();
+        let mut pending: Vec<Value> = calls.iter().rev().take(1).cloned().collect();
+        let mut sent_after = 0;
+        while let Some(call) = pending.pop() {
+            let answer =
+                json!([3, call[1], {"currentTime": "2026-11-22T08:00:00Z", "status": "Accepted"}]);
+            station.handle_text(now, &answer.to_string());
+            while let Some(out) = station.poll_transmit() {
+                let out: Value = serde_json::from_str(&out).unwrap();
+                sent_after += 1;
+                calls.push(out.clone());
+                pending.push(out);
+            }
+            while station.poll_event().is_some() {}
+            assert!(
+                sent_after <= 24,
+                "round {round}: {sent_after} CALLs were still held"
+            );
+        }
+        assert!(station.is_idle(), "round {round}: something is left queued");
+        assert!(calls.len() >= before);
+        // Every accepted report arrived whole and in order, whatever crossed it.
+        for id in accepted_reports {
+            let parts: Vec<&Value> = calls
+                .iter()
+                .filter(|c| c[2] == "NotifyReport" && c[3]["requestId"] == id)
+                .map(|c| &c[3])
+                .collect();
+            assert!(!parts.is_empty(), "round {round}: report {id} never came");
+            for (seq_no, part) in parts.iter().enumerate() {
+                assert_eq!(part["seqNo"], seq_no, "round {round}: report {id}");
+                assert_eq!(
+                    part["tbc"] == true,
+                    seq_no + 1 < parts.len(),
+                    "round {round}: report {id}"
+                );
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 //! The station's configurable and reportable values, for both OCPP versions: the 2.0.1 device
-//! model (GetVariables, SetVariables, GetBaseReport/NotifyReport) and the 1.6 configuration keys
-//! (GetConfiguration, ChangeConfiguration).
+//! model (GetVariables, SetVariables, GetBaseReport and GetReport with NotifyReport) and the 1.6
+//! configuration keys (GetConfiguration, ChangeConfiguration).
 //!
 //! Pure: no I/O and no clock. Values start from the env-file configuration ([`Defaults`]);
 //! whatever the CSMS changed wins over those and is handed back by [`DeviceModel::overrides`]
@@ -13,6 +13,7 @@
 //! `SecurityCtrlr.BasicAuthPassword`, and `ConnectionTimeOut` and `TxCtrlr.EVConnectionTimeOut`.
 
 mod measures;
+mod report;
 mod settings;
 mod v16_keys;
 mod variables;
@@ -34,6 +35,7 @@ use crate::ocpp::OcppVersion;
 use crate::redact;
 use crate::secret::Secret;
 
+pub use report::ReportSelection;
 pub use settings::{
     CONNECTION_TIMEOUT_RANGE, DEFAULT_CONNECTION_TIMEOUT, HEARTBEAT_INTERVAL_RANGE,
     MESSAGE_TIMEOUT_RANGE, OFFLINE_THRESHOLD_RANGE, PASSWORD_LENGTH,
@@ -43,10 +45,10 @@ pub use settings::{
 pub use v16_keys::GET_CONFIGURATION_MAX_KEYS;
 pub use variables::{BYTES_PER_MESSAGE, ITEMS_PER_MESSAGE};
 pub use wire::{
-    AttributeType, Component, ConfigurationStatus16, DataType, Evse, GetVariableData,
-    GetVariableResult, GetVariableStatus, KeyValue16, Mutability, ReportBase, ReportData,
-    SetVariableData, SetVariableResult, SetVariableStatus, StatusInfo, Variable, VariableAttribute,
-    VariableCharacteristics,
+    AttributeType, Component, ComponentCriterion, ComponentVariable, ConfigurationStatus16,
+    CustomReport, DataType, Evse, GetVariableData, GetVariableResult, GetVariableStatus,
+    KeyValue16, Mutability, ReportBase, ReportData, SetVariableData, SetVariableResult,
+    SetVariableStatus, StatusInfo, Variable, VariableAttribute, VariableCharacteristics,
 };
 
 use settings::{Invalid, Parsed, Setting, Values};
@@ -127,6 +129,8 @@ pub struct LiveView<'a> {
     pub connector_status: &'a [&'static str],
     /// The latest health sample; `None` until the first one.
     pub metrics: Option<&'a Sample>,
+    /// The station has a health warning (ChargingStation.Problem).
+    pub station_problem: bool,
 }
 
 /// What the station must apply after a successful change.
@@ -202,6 +206,7 @@ impl DeviceModel {
                 message_timeout: defaults.message_timeout,
                 password: None,
                 ev_connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
+                transactions: Default::default(),
             },
             changed: BTreeSet::new(),
             warnings: Vec::new(),
@@ -343,22 +348,6 @@ impl DeviceModel {
         (results, changes)
     }
 
-    /// The NotifyReport data for GetBaseReportRequest `base`: ConfigurationInventory = the
-    /// variables the CSMS can set, FullInventory = all, SummaryInventory = availability of the
-    /// station, its EVSEs and connectors. A write-only or unmeasured variable is listed without
-    /// a value.
-    pub fn base_report(&self, base: ReportBase, view: &LiveView) -> Vec<ReportData> {
-        variables::all(self.connectors, self.serial_number.is_some())
-            .into_iter()
-            .filter(|(spec, _)| match base {
-                ReportBase::FullInventory => true,
-                ReportBase::ConfigurationInventory => spec.setting.is_some(),
-                ReportBase::SummaryInventory => spec.summary,
-            })
-            .map(|(spec, place)| self.report_entry(spec, place, view))
-            .collect()
-    }
-
     // ----- 1.6 --------------------------------------------------------------------------
 
     /// Answers GetConfiguration: the known keys with their values and the unknown keys as
@@ -414,7 +403,9 @@ impl DeviceModel {
         };
         let before = self.values.clone();
         let written = match key.access() {
-            Access::ReadOnly => return (ConfigurationStatus16::Rejected, None),
+            Access::ReadOnly | Access::ReadOnlySetting(_) => {
+                return (ConfigurationStatus16::Rejected, None);
+            }
             Access::WriteOnly(setting) => v16_keys::authorization_key_password(value)
                 .and_then(|password| self.write(setting, &password)),
             Access::ReadWrite(setting) => self.write(setting, value),
@@ -521,6 +512,10 @@ impl DeviceModel {
                 None => view.station_available.to_string(),
                 Some(n) => evse_available(view, n).to_string(),
             },
+            Source::Problem => match evse {
+                None => view.station_problem.to_string(),
+                Some(n) => (connector_state(view, n) == "Faulted").to_string(),
+            },
             Source::Model => self.model.clone(),
             Source::VendorName => self.vendor.clone(),
             Source::SerialNumber => self.serial_number.clone()?,
@@ -532,7 +527,7 @@ impl DeviceModel {
 
     fn report_entry(&self, spec: &VarSpec, place: Place, view: &LiveView) -> ReportData {
         let (component, variable) = variables::address(spec, place);
-        let limits = spec.setting.map(Setting::limits);
+        let limits = spec.setting.and_then(Setting::limits);
         ReportData {
             component,
             variable,
@@ -555,38 +550,33 @@ impl DeviceModel {
     }
 
     fn key_value(&self, key: Key16, view: &LiveView) -> KeyValue16 {
-        let value = match key {
-            Key16::AuthorizationKey => None,
-            Key16::ConnectionTimeOut => self.values.text(Setting::EvConnectionTimeOut),
-            Key16::GetConfigurationMaxKeys => Some(GET_CONFIGURATION_MAX_KEYS.to_string()),
-            Key16::HeartbeatInterval => Some(self.heartbeat_in_force(view).as_secs().to_string()),
-            Key16::NumberOfConnectors => Some(self.connectors.to_string()),
-            Key16::SecurityProfile => Some(self.security_profile.to_string()),
-            Key16::SupportedFeatureProfiles => Some("Core".to_owned()),
-            Key16::WebSocketPingInterval => self.values.text(Setting::WebSocketPingInterval),
+        let value = match (key, key.access()) {
+            (_, Access::WriteOnly(_)) => None,
+            (Key16::HeartbeatInterval, _) => {
+                Some(self.heartbeat_in_force(view).as_secs().to_string())
+            }
+            (_, Access::ReadWrite(setting) | Access::ReadOnlySetting(setting)) => {
+                self.values.text(setting)
+            }
+            (Key16::GetConfigurationMaxKeys, _) => Some(GET_CONFIGURATION_MAX_KEYS.to_string()),
+            (Key16::NumberOfConnectors, _) => Some(self.connectors.to_string()),
+            (Key16::SecurityProfile, _) => Some(self.security_profile.to_string()),
+            (Key16::SupportedFeatureProfiles, _) => Some("Core".to_owned()),
+            (Key16::ConnectorPhaseRotation, _) => {
+                Some(v16_keys::CONNECTOR_PHASE_ROTATION.to_owned())
+            }
+            // A Reset ends the process and systemd starts it again: nothing to retry.
+            (Key16::ResetRetries, _) => Some("0".to_owned()),
+            // A fixed cable: there is no connector lock to release.
+            (Key16::UnlockConnectorOnEvSideDisconnect, _) => Some("false".to_owned()),
+            (_, Access::ReadOnly) => None,
         };
         KeyValue16 {
             key: key.name().to_owned(),
-            readonly: key.access() == Access::ReadOnly,
+            readonly: key.access().is_read_only(),
             value,
         }
     }
-}
-
-/// Splits report data into the parts of successive NotifyReportRequests, at most
-/// `per_message` entries each (at least 1). Every part but the last goes out with `tbc: true`.
-/// No data gives one empty part: a GetBaseReport that was Accepted still owes one NotifyReport.
-pub fn split_report(data: Vec<ReportData>, per_message: usize) -> Vec<Vec<ReportData>> {
-    let per_message = per_message.max(1);
-    if data.is_empty() {
-        return vec![Vec::new()];
-    }
-    let mut parts = Vec::with_capacity(data.len().div_ceil(per_message));
-    let mut rest = data.into_iter().peekable();
-    while rest.peek().is_some() {
-        parts.push(rest.by_ref().take(per_message).collect());
-    }
-    parts
 }
 
 /// The lookup outcomes shared by Get and Set.

@@ -37,6 +37,7 @@ fn view() -> LiveView<'static> {
         evse_available: &[true, false],
         connector_status: &STATUSES,
         metrics: None,
+        station_problem: false,
     }
 }
 
@@ -762,9 +763,29 @@ fn bad_values_are_rejected_with_a_reason() {
 }
 
 #[test]
-fn numbers_tolerate_blanks_and_a_plus_sign() {
+fn numbers_are_plain_digits_without_sign_or_blanks() {
     let mut m = model();
-    let (r, _) = set_one(&mut m, "OCPPCommCtrlr", "HeartbeatInterval", None, " +45 ");
+    for value in [
+        "+45", " 45", "45 ", " +45 ", "\t45", "4 5", "45.0", "0x2D", "--45", "-",
+    ] {
+        let (r, changes) = set_one(&mut m, "OCPPCommCtrlr", "HeartbeatInterval", None, value);
+        assert_eq!(r.attribute_status, SetVariableStatus::Rejected, "{value:?}");
+        let info = r.attribute_status_info.unwrap();
+        assert_eq!(info.reason_code, "InvalidValue", "{value:?}");
+        assert!(
+            info.additional_info.unwrap().contains("without sign"),
+            "{value:?}"
+        );
+        assert!(changes.is_empty());
+        assert_eq!(
+            m.change_configuration("HeartbeatInterval", value),
+            (ConfigurationStatus16::Rejected, None),
+            "{value:?} over 1.6"
+        );
+    }
+    assert!(m.overrides().is_empty(), "nothing was stored");
+    // Leading zeros are still decimal digits.
+    let (r, _) = set_one(&mut m, "OCPPCommCtrlr", "HeartbeatInterval", None, "045");
     assert_eq!(r.attribute_status, SetVariableStatus::Accepted);
     assert_eq!(m.heartbeat_override(), Some(Duration::from_secs(45)));
     assert_eq!(m.overrides()["OCPPCommCtrlr/HeartbeatInterval"], "45");
@@ -991,6 +1012,7 @@ fn full_inventory_lists_every_variable_once() {
             "ClockCtrlr.TimeSource",
             "ChargingStation.AvailabilityState",
             "ChargingStation.Available",
+            "ChargingStation.Problem",
             "ChargingStation.Model",
             "ChargingStation.SerialNumber",
             "ChargingStation.VendorName",
@@ -1011,11 +1033,13 @@ fn full_inventory_lists_every_variable_once() {
             "EVSE[1].Available",
             "Connector[1,1].AvailabilityState",
             "Connector[1,1].Available",
+            "Connector[1,1].Problem",
             "Connector[1,1].ConnectorType",
             "EVSE[2].AvailabilityState",
             "EVSE[2].Available",
             "Connector[2,1].AvailabilityState",
             "Connector[2,1].Available",
+            "Connector[2,1].Problem",
             "Connector[2,1].ConnectorType",
         ]
     );
@@ -1054,14 +1078,17 @@ fn configuration_and_summary_inventories() {
         [
             "ChargingStation.AvailabilityState",
             "ChargingStation.Available",
+            "ChargingStation.Problem",
             "EVSE[1].AvailabilityState",
             "EVSE[1].Available",
             "Connector[1,1].AvailabilityState",
             "Connector[1,1].Available",
+            "Connector[1,1].Problem",
             "EVSE[2].AvailabilityState",
             "EVSE[2].Available",
             "Connector[2,1].AvailabilityState",
             "Connector[2,1].Available",
+            "Connector[2,1].Problem",
         ]
     );
 }
@@ -1153,27 +1180,252 @@ fn report_entries_have_the_notify_report_shape() {
 }
 
 #[test]
-fn reports_are_split_into_parts() {
+fn a_selection_renders_in_parts_that_add_up_to_the_whole_report() {
     let m = model();
     let full = m.base_report(ReportBase::FullInventory, &view());
-    let total = full.len();
-    assert_eq!(total, 47);
-    for per_message in [1, 5, 10, 46, 47, 48, 1000] {
-        let parts = split_report(full.clone(), per_message);
-        assert_eq!(parts.len(), total.div_ceil(per_message), "{per_message}");
-        assert!(
-            parts
-                .iter()
-                .all(|p| !p.is_empty() && p.len() <= per_message)
-        );
-        assert_eq!(parts.concat(), full, "order kept");
+    let selection = m.select_base(ReportBase::FullInventory);
+    assert_eq!(selection.len(), full.len());
+    for per_part in [1, 5, 10, 50, full.len(), 1000] {
+        let mut parts = Vec::new();
+        let mut start = 0;
+        while start < selection.len() {
+            let part = m.render(&selection, start..start + per_part, &view());
+            assert!(!part.is_empty() && part.len() <= per_part);
+            start += per_part;
+            parts.push(part);
+        }
+        assert_eq!(parts.concat(), full, "order kept, {per_part} per part");
     }
+    assert!(m.render(&selection, 1000..2000, &view()).is_empty());
+    #[allow(
+        clippy::reversed_empty_ranges,
+        reason = "a backwards range must not panic"
+    )]
+    let backwards = 10..5;
+    assert!(m.render(&selection, backwards, &view()).is_empty());
+}
+
+// ----- GetReport ------------------------------------------------------------------------------
+
+fn custom(
+    m: &DeviceModel,
+    component_variables: Vec<ComponentVariable>,
+    criteria: Vec<ComponentCriterion>,
+) -> Vec<String> {
+    let request = CustomReport {
+        component_variables,
+        criteria,
+    };
+    let selection = m.select_custom(&request, &view());
+    names(&m.render(&selection, 0..selection.len(), &view()))
+}
+
+fn cv(component: Component, variable: Option<Variable>) -> ComponentVariable {
+    ComponentVariable {
+        component,
+        variable,
+    }
+}
+
+#[test]
+fn problem_variables_follow_faults_and_warnings() {
+    let m = model();
+    let connector = |id| {
+        get_one(
+            &m,
+            at_evse("Connector", id, None),
+            variable("Problem", None),
+        )
+    };
+    // Connector 2 is Faulted in the view.
+    assert_eq!(connector(1).attribute_value.as_deref(), Some("false"));
+    assert_eq!(connector(2).attribute_value.as_deref(), Some("true"));
     assert_eq!(
-        split_report(full.clone(), 0).len(),
-        total,
-        "0 means 1 per part"
+        get_value(&m, "ChargingStation", "Problem", None).as_deref(),
+        Some("false")
     );
-    assert_eq!(split_report(Vec::new(), 10), vec![Vec::<ReportData>::new()]);
+    let warned = LiveView {
+        station_problem: true,
+        ..view()
+    };
+    let r = &m.get_variables(
+        &[GetVariableData {
+            attribute_type: None,
+            component: component("ChargingStation"),
+            variable: variable("Problem", None),
+        }],
+        &warned,
+    )[0];
+    assert_eq!(r.attribute_value.as_deref(), Some("true"));
+}
+
+#[test]
+fn a_custom_report_without_filters_is_the_full_inventory() {
+    let m = model();
+    assert_eq!(
+        custom(&m, vec![], vec![]),
+        names(&m.base_report(ReportBase::FullInventory, &view()))
+    );
+}
+
+#[test]
+fn component_variables_name_components_variables_and_instances() {
+    let m = model();
+    // A component without a variable: all of its variables.
+    assert_eq!(
+        custom(&m, vec![cv(component("securityctrlr"), None)], vec![]),
+        [
+            "SecurityCtrlr.BasicAuthPassword",
+            "SecurityCtrlr.Identity",
+            "SecurityCtrlr.SecurityProfile"
+        ]
+    );
+    // A variable without an instance: all of its instances.
+    assert_eq!(
+        custom(
+            &m,
+            vec![cv(
+                component("DeviceDataCtrlr"),
+                Some(variable("itemsPerMessage", None))
+            )],
+            vec![]
+        ),
+        [
+            "DeviceDataCtrlr.ItemsPerMessage[GetReport]",
+            "DeviceDataCtrlr.ItemsPerMessage[GetVariables]",
+            "DeviceDataCtrlr.ItemsPerMessage[SetVariables]"
+        ]
+    );
+    // With an instance: that one.
+    assert_eq!(
+        custom(
+            &m,
+            vec![cv(
+                component("DeviceDataCtrlr"),
+                Some(variable("ItemsPerMessage", Some("getreport")))
+            )],
+            vec![]
+        ),
+        ["DeviceDataCtrlr.ItemsPerMessage[GetReport]"]
+    );
+    // An EVSE component without evse: every EVSE.
+    assert_eq!(
+        custom(
+            &m,
+            vec![cv(
+                component("EVSE"),
+                Some(variable("AvailabilityState", None))
+            )],
+            vec![]
+        ),
+        ["EVSE[1].AvailabilityState", "EVSE[2].AvailabilityState"]
+    );
+    // A connector component with an EVSE but no connectorId: that EVSE's connector.
+    assert_eq!(
+        custom(&m, vec![cv(at_evse("Connector", 2, None), None)], vec![]),
+        [
+            "Connector[2,1].AvailabilityState",
+            "Connector[2,1].Available",
+            "Connector[2,1].Problem",
+            "Connector[2,1].ConnectorType"
+        ]
+    );
+    assert_eq!(
+        custom(
+            &m,
+            vec![cv(
+                at_evse("Connector", 1, Some(1)),
+                Some(variable("Available", None))
+            )],
+            vec![]
+        ),
+        ["Connector[1,1].Available"]
+    );
+    // Entries asked for twice, or in another order, come once and in report order.
+    assert_eq!(
+        custom(
+            &m,
+            vec![
+                cv(at_evse("EVSE", 2, None), Some(variable("Available", None))),
+                cv(component("EVSE"), Some(variable("Available", None))),
+            ],
+            vec![]
+        ),
+        ["EVSE[1].Available", "EVSE[2].Available"]
+    );
+    // Nothing the station has.
+    for nothing in [
+        cv(component("NoSuchCtrlr"), None),
+        cv(
+            component("OCPPCommCtrlr"),
+            Some(variable("NoSuchVariable", None)),
+        ),
+        cv(
+            component("DeviceDataCtrlr"),
+            Some(variable("ItemsPerMessage", Some("NoSuchInstance"))),
+        ),
+        cv(at_evse("EVSE", 3, None), None),
+        cv(at_evse("EVSE", 1, Some(1)), None),
+        cv(at_evse("Connector", 1, Some(2)), None),
+        cv(at_evse("OCPPCommCtrlr", 1, None), None),
+        cv(
+            Component {
+                instance: Some("Second".into()),
+                ..component("OCPPCommCtrlr")
+            },
+            None,
+        ),
+    ] {
+        assert!(
+            custom(&m, vec![nothing.clone()], vec![]).is_empty(),
+            "{nothing:?}"
+        );
+    }
+}
+
+#[test]
+fn criteria_select_components_and_combine_with_component_variables() {
+    let m = model();
+    use ComponentCriterion::{Active, Available, Enabled, Problem};
+    let full = custom(&m, vec![], vec![]);
+    // No component has Active or Enabled: every component meets them.
+    assert_eq!(custom(&m, vec![], vec![Active]), full);
+    assert_eq!(custom(&m, vec![], vec![Enabled, Active]), full);
+    // Problem: only components whose Problem is true (connector 2 is Faulted).
+    assert_eq!(
+        custom(&m, vec![], vec![Problem]),
+        [
+            "Connector[2,1].AvailabilityState",
+            "Connector[2,1].Available",
+            "Connector[2,1].Problem",
+            "Connector[2,1].ConnectorType"
+        ]
+    );
+    // Available: EVSE 2 is Inoperative, so it and its connector are left out; components
+    // without an Available variable are in.
+    let available = custom(&m, vec![], vec![Available]);
+    assert!(available.contains(&"OCPPCommCtrlr.HeartbeatInterval".to_owned()));
+    assert!(available.contains(&"ChargingStation.Available".to_owned()));
+    assert!(available.contains(&"EVSE[1].Available".to_owned()));
+    assert!(available.contains(&"Connector[1,1].Available".to_owned()));
+    assert!(!available.iter().any(|n| n.contains("[2")), "{available:?}");
+    // Several criteria: a component meeting any of them.
+    let either = custom(&m, vec![], vec![Available, Problem]);
+    assert!(either.contains(&"Connector[2,1].Problem".to_owned()));
+    assert!(either.contains(&"EVSE[1].Available".to_owned()));
+    assert!(!either.contains(&"EVSE[2].Available".to_owned()));
+    // With componentVariable: both must hold.
+    let evse_state = || {
+        vec![cv(
+            at_evse("EVSE", 1, None),
+            Some(variable("AvailabilityState", None)),
+        )]
+    };
+    assert_eq!(
+        custom(&m, evse_state(), vec![Available]),
+        ["EVSE[1].AvailabilityState"]
+    );
+    assert!(custom(&m, evse_state(), vec![Problem]).is_empty());
 }
 
 // ----- JSON shapes ----------------------------------------------------------------------------
@@ -1248,22 +1500,152 @@ fn get_configuration_lists_every_readable_key() {
     assert_eq!(
         known,
         vec![
+            kv("AuthorizeRemoteTxRequests", true, Some("false")),
+            kv("ClockAlignedDataInterval", true, Some("0")),
             kv("ConnectionTimeOut", false, Some("60")),
+            kv("ConnectorPhaseRotation", true, Some("0.Unknown")),
             kv("GetConfigurationMaxKeys", true, Some("50")),
             kv("HeartbeatInterval", false, Some("300")),
+            kv("LocalAuthorizeOffline", true, Some("false")),
+            kv("LocalPreAuthorize", true, Some("false")),
+            kv("MeterValueSampleInterval", true, Some("0")),
+            kv("MeterValuesAlignedData", true, Some("")),
+            kv("MeterValuesSampledData", true, Some("")),
             kv("NumberOfConnectors", true, Some("2")),
+            kv("ResetRetries", true, Some("0")),
             kv("SecurityProfile", true, Some("2")),
+            kv("StopTransactionOnEVSideDisconnect", true, Some("true")),
+            kv("StopTransactionOnInvalidId", true, Some("true")),
+            kv("StopTxnAlignedData", true, Some("")),
+            kv("StopTxnSampledData", true, Some("")),
             kv("SupportedFeatureProfiles", true, Some("Core")),
+            kv("TransactionMessageAttempts", true, Some("3")),
+            kv("TransactionMessageRetryInterval", true, Some("60")),
+            kv("UnlockConnectorOnEVSideDisconnect", true, Some("false")),
             kv("WebSocketPingInterval", false, Some("30")),
         ]
     );
     assert!(unknown.is_empty());
     let (empty_list, _) = model().get_configuration(Some(&[]), &view());
     assert_eq!(empty_list, known);
-    let json = serde_json::to_value(&known[0]).unwrap();
+    let json = serde_json::to_value(&known[2]).unwrap();
     assert_eq!(
         json,
         json!({"key": "ConnectionTimeOut", "readonly": false, "value": "60"})
+    );
+}
+
+#[test]
+fn every_required_core_key_is_known() {
+    // OCPP 1.6 section 9.1: the keys a charge point with the Core profile must have.
+    let required = [
+        "AuthorizeRemoteTxRequests",
+        "ClockAlignedDataInterval",
+        "ConnectionTimeOut",
+        "ConnectorPhaseRotation",
+        "GetConfigurationMaxKeys",
+        "HeartbeatInterval",
+        "LocalAuthorizeOffline",
+        "LocalPreAuthorize",
+        "MeterValuesAlignedData",
+        "MeterValuesSampledData",
+        "MeterValueSampleInterval",
+        "NumberOfConnectors",
+        "ResetRetries",
+        "StopTransactionOnEVSideDisconnect",
+        "StopTransactionOnInvalidId",
+        "StopTxnAlignedData",
+        "StopTxnSampledData",
+        "SupportedFeatureProfiles",
+        "TransactionMessageAttempts",
+        "TransactionMessageRetryInterval",
+        "UnlockConnectorOnEVSideDisconnect",
+    ];
+    let keys: Vec<String> = required.iter().map(|k| k.to_string()).collect();
+    let (known, unknown) = model().get_configuration(Some(&keys), &view());
+    assert!(unknown.is_empty(), "{unknown:?}");
+    let names: Vec<&str> = known.iter().map(|k| k.key.as_str()).collect();
+    assert_eq!(names, required);
+    assert!(
+        known.len() <= GET_CONFIGURATION_MAX_KEYS as usize,
+        "all keys fit one answer"
+    );
+}
+
+#[test]
+fn keys_the_station_does_not_act_on_are_read_only() {
+    let mut m = model();
+    for (key, value) in [
+        ("AuthorizeRemoteTxRequests", "true"),
+        ("ClockAlignedDataInterval", "900"),
+        ("ConnectorPhaseRotation", "0.RST"),
+        ("LocalAuthorizeOffline", "true"),
+        ("LocalPreAuthorize", "true"),
+        ("MeterValuesAlignedData", "Energy.Active.Import.Register"),
+        ("MeterValuesSampledData", "Energy.Active.Import.Register"),
+        ("MeterValueSampleInterval", "60"),
+        ("ResetRetries", "3"),
+        ("StopTransactionOnEVSideDisconnect", "false"),
+        ("StopTransactionOnInvalidId", "false"),
+        ("StopTxnAlignedData", "Energy.Active.Import.Register"),
+        ("StopTxnSampledData", "Energy.Active.Import.Register"),
+        ("TransactionMessageAttempts", "5"),
+        ("TransactionMessageRetryInterval", "30"),
+        ("UnlockConnectorOnEVSideDisconnect", "true"),
+    ] {
+        let before = m.get_configuration(Some(&[key.to_owned()]), &view()).0;
+        assert_eq!(
+            m.change_configuration(key, value),
+            (ConfigurationStatus16::Rejected, None),
+            "{key}"
+        );
+        assert_eq!(
+            m.get_configuration(Some(&[key.to_owned()]), &view()).0,
+            before,
+            "{key} unchanged"
+        );
+    }
+    assert!(m.overrides().is_empty());
+}
+
+#[test]
+fn stored_transaction_settings_check_their_values_like_writable_ones() {
+    use super::settings::{Parsed, Setting, parse};
+    assert_eq!(
+        parse(Setting::StopTxOnInvalidId, "FALSE"),
+        Ok(Parsed::Flag(false))
+    );
+    assert!(parse(Setting::StopTxOnInvalidId, "no").is_err());
+    assert_eq!(
+        parse(
+            Setting::SampledDataMeasurands,
+            "energy.active.import.register, Voltage"
+        ),
+        Ok(Parsed::Measurands(
+            "Energy.Active.Import.Register,Voltage".into()
+        ))
+    );
+    assert_eq!(
+        parse(Setting::SampledDataMeasurands, ""),
+        Ok(Parsed::Measurands(String::new()))
+    );
+    assert!(parse(Setting::SampledDataMeasurands, "Voltage,Bogus").is_err());
+    assert!(parse(Setting::SampledDataMeasurands, &"Voltage,".repeat(80)).is_err());
+    assert_eq!(
+        parse(Setting::TransactionMessageAttempts, "11").map_err(|e| e.reason_code),
+        Err("ValueOutOfRange")
+    );
+    // A state file that holds one is read back like any other setting.
+    let overrides = BTreeMap::from([(
+        "SampledDataCtrlr/TxUpdatedInterval".to_owned(),
+        "60".to_owned(),
+    )]);
+    let mut m = DeviceModel::new(&defaults(), &overrides);
+    assert!(m.take_warnings().is_empty());
+    let (known, _) = m.get_configuration(Some(&["MeterValueSampleInterval".to_owned()]), &view());
+    assert_eq!(
+        known,
+        vec![kv("MeterValueSampleInterval", true, Some("60"))]
     );
 }
 
@@ -1366,6 +1748,12 @@ fn change_configuration_of_each_key() {
         (
             "MeterValueSampleInterval",
             "60",
+            ConfigurationStatus16::Rejected,
+            None,
+        ),
+        (
+            "AllowOfflineTxForUnknownId",
+            "true",
             ConfigurationStatus16::NotSupported,
             None,
         ),
@@ -1456,10 +1844,13 @@ fn one_six_output_fits_the_schema() {
     let (known, _) = model().get_configuration(None, &view());
     for k in known {
         assert!(k.key.len() <= 50);
+        // Only a measurand list may be empty (no meter values).
+        let list = k.key.contains("Data");
         assert!(
             k.value
                 .as_ref()
-                .is_none_or(|v| !v.is_empty() && v.len() <= 500)
+                .is_some_and(|v| (list || !v.is_empty()) && v.len() <= 500),
+            "{k:?}"
         );
     }
 }

@@ -61,6 +61,9 @@ pub(crate) enum Source {
     TimeSources,
     AvailabilityState,
     Available,
+    /// The standard `Problem`: a connector Faulted, the station with a health warning (the
+    /// same variable NotifyEvent reports on).
+    Problem,
     Model,
     VendorName,
     SerialNumber,
@@ -109,6 +112,7 @@ impl VarSpec {
                 Source::DateTime
                     | Source::AvailabilityState
                     | Source::Available
+                    | Source::Problem
                     | Source::Measured(_)
             )
     }
@@ -117,7 +121,7 @@ impl VarSpec {
     pub(crate) fn persistent(&self) -> bool {
         !matches!(
             self.source,
-            Source::DateTime | Source::AvailabilityState | Source::Measured(_)
+            Source::DateTime | Source::AvailabilityState | Source::Problem | Source::Measured(_)
         )
     }
 }
@@ -206,6 +210,19 @@ const fn available(component: &'static str, scope: Scope) -> VarSpec {
             "Available",
             DataType::Boolean,
             Source::Available,
+        )
+    }
+}
+
+const fn problem(component: &'static str, scope: Scope) -> VarSpec {
+    VarSpec {
+        summary: true,
+        ..var(
+            component,
+            scope,
+            "Problem",
+            DataType::Boolean,
+            Source::Problem,
         )
     }
 }
@@ -308,6 +325,7 @@ pub(crate) const VARIABLES: &[VarSpec] = &[
     },
     availability_state("ChargingStation", Scope::Station),
     available("ChargingStation", Scope::Station),
+    problem("ChargingStation", Scope::Station),
     var(
         "ChargingStation",
         Scope::Station,
@@ -424,6 +442,7 @@ pub(crate) const VARIABLES: &[VarSpec] = &[
     available("EVSE", Scope::Evse),
     availability_state("Connector", Scope::Connector),
     available("Connector", Scope::Connector),
+    problem("Connector", Scope::Connector),
     var(
         "Connector",
         Scope::Connector,

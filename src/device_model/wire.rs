@@ -212,6 +212,41 @@ pub enum ReportBase {
     SummaryInventory,
 }
 
+/// 2.0.1 ComponentVariableType (GetReportRequest.componentVariable): a component, with or
+/// without one of its variables.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ComponentVariable {
+    /// The component; without `evse` it stands for every instance of it.
+    pub component: Component,
+    /// The variable; absent means every variable of the component.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variable: Option<Variable>,
+}
+
+/// 2.0.1 ComponentCriterionEnumType (GetReportRequest.componentCriteria).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ComponentCriterion {
+    /// Components whose `Active` is true, or that have no `Active` variable.
+    Active,
+    /// Components whose `Available` is true, or that have no `Available` variable.
+    Available,
+    /// Components whose `Enabled` is true, or that have no `Enabled` variable.
+    Enabled,
+    /// Components whose `Problem` is true.
+    Problem,
+}
+
+/// What a GetReportRequest asks for (B08), besides its requestId. An empty list filters
+/// nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CustomReport {
+    /// Only these components (and variables).
+    pub component_variables: Vec<ComponentVariable>,
+    /// Only components that meet at least one of these.
+    pub criteria: Vec<ComponentCriterion>,
+}
+
 /// 2.0.1 VariableAttributeType.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -7,6 +7,7 @@
 use serde_json::Value;
 
 use super::OcppVersion;
+use crate::device_model::{ComponentCriterion, ComponentVariable};
 
 /// What the CSMS asked for.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +51,16 @@ pub enum CsmsRequest {
         /// ConfigurationInventory, FullInventory or SummaryInventory.
         base: String,
     },
+    /// GetReport (2.0.1). The lists are as given (`None`: absent), so that the station can
+    /// tell an empty list, which the schema forbids, from an absent one.
+    GetReport {
+        /// Echoed in every NotifyReport.
+        request_id: i64,
+        /// componentVariable.
+        component_variables: Option<Vec<ComponentVariable>>,
+        /// componentCriteria.
+        criteria: Option<Vec<ComponentCriterion>>,
+    },
     /// GetConfiguration (1.6); `None` asks for every key.
     GetConfiguration {
         /// The keys asked for.
@@ -75,13 +86,26 @@ pub enum TriggerTarget {
     Boot,
     /// Heartbeat.
     Heartbeat,
-    /// StatusNotification for one connector, or for all.
-    Status {
-        /// The connector (EVSE in 2.0.1); `None` for all.
-        connector: Option<u32>,
-    },
+    /// StatusNotification.
+    Status(StatusTarget),
     /// A message the station does not send.
     Other,
+}
+
+/// Which StatusNotification a TriggerMessage asks for, as the request names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusTarget {
+    /// No connector named (1.6 without connectorId, 2.0.1 without evse).
+    Unspecified,
+    /// 1.6 connectorId (0: the charge point as a whole).
+    Connector(u32),
+    /// 2.0.1 evse, with its connectorId when given.
+    Evse {
+        /// evse.id.
+        id: u32,
+        /// evse.connectorId.
+        connector: Option<u32>,
+    },
 }
 
 /// Reads the CSMS's request. `Ok(None)`: not an action of this version.
@@ -102,12 +126,7 @@ pub fn parse(
             let target = match text(payload, "requestedMessage")? {
                 "BootNotification" => TriggerTarget::Boot,
                 "Heartbeat" => TriggerTarget::Heartbeat,
-                "StatusNotification" => TriggerTarget::Status {
-                    connector: match version {
-                        OcppVersion::V201 => optional_evse(payload)?,
-                        OcppVersion::V16 => optional_number(payload, "connectorId")?,
-                    },
-                },
+                "StatusNotification" => TriggerTarget::Status(status_target(version, payload)?),
                 _ => TriggerTarget::Other,
             };
             CsmsRequest::TriggerMessage(target)
@@ -169,6 +188,14 @@ pub fn parse(
                 .ok_or("requestId must be an integer")?,
             base: text(payload, "reportBase")?.to_owned(),
         },
+        (OcppVersion::V201, "GetReport") => CsmsRequest::GetReport {
+            request_id: payload
+                .get("requestId")
+                .and_then(Value::as_i64)
+                .ok_or("requestId must be an integer")?,
+            component_variables: optional_list(payload, "componentVariable")?,
+            criteria: optional_list(payload, "componentCriteria")?,
+        },
         (OcppVersion::V16, "GetConfiguration") => CsmsRequest::GetConfiguration {
             keys: match payload.get("key") {
                 None => None,
@@ -224,6 +251,37 @@ fn optional_evse(payload: &Value) -> Result<Option<u32>, String> {
     }
 }
 
+/// The connector a TriggerMessage(StatusNotification) names, in the version's terms.
+fn status_target(version: OcppVersion, payload: &Value) -> Result<StatusTarget, String> {
+    Ok(match version {
+        OcppVersion::V16 => match optional_number(payload, "connectorId")? {
+            None => StatusTarget::Unspecified,
+            Some(connector) => StatusTarget::Connector(connector),
+        },
+        OcppVersion::V201 => match payload.get("evse") {
+            None => StatusTarget::Unspecified,
+            Some(evse) => StatusTarget::Evse {
+                id: number(evse, "id")?,
+                connector: optional_number(evse, "connectorId")?,
+            },
+        },
+    })
+}
+
+/// An optional array field read into `T`s; `None` when absent.
+fn optional_list<T: serde::de::DeserializeOwned>(
+    payload: &Value,
+    field: &str,
+) -> Result<Option<Vec<T>>, String> {
+    match payload.get(field) {
+        None => Ok(None),
+        Some(list @ Value::Array(_)) => serde_json::from_value(list.clone())
+            .map(Some)
+            .map_err(|e| format!("{field}: {e}")),
+        Some(_) => Err(format!("{field} must be an array")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -243,9 +301,43 @@ mod tests {
                 "TriggerMessage",
                 json!({"requestedMessage":"StatusNotification","evse":{"id":2,"connectorId":1}})
             ),
-            Ok(Some(CsmsRequest::TriggerMessage(TriggerTarget::Status {
-                connector: Some(2)
-            })))
+            Ok(Some(CsmsRequest::TriggerMessage(TriggerTarget::Status(
+                StatusTarget::Evse {
+                    id: 2,
+                    connector: Some(1)
+                }
+            ))))
+        );
+        assert_eq!(
+            p(
+                V201,
+                "TriggerMessage",
+                json!({"requestedMessage":"StatusNotification","evse":{"id":1}})
+            ),
+            Ok(Some(CsmsRequest::TriggerMessage(TriggerTarget::Status(
+                StatusTarget::Evse {
+                    id: 1,
+                    connector: None
+                }
+            ))))
+        );
+        assert_eq!(
+            p(
+                V201,
+                "TriggerMessage",
+                json!({"requestedMessage":"StatusNotification"})
+            ),
+            Ok(Some(CsmsRequest::TriggerMessage(TriggerTarget::Status(
+                StatusTarget::Unspecified
+            ))))
+        );
+        assert!(
+            p(
+                V201,
+                "TriggerMessage",
+                json!({"requestedMessage":"StatusNotification","evse":{"id":1,"connectorId":-1}})
+            )
+            .is_err()
         );
         assert_eq!(
             p(
@@ -253,9 +345,19 @@ mod tests {
                 "TriggerMessage",
                 json!({"requestedMessage":"StatusNotification"})
             ),
-            Ok(Some(CsmsRequest::TriggerMessage(TriggerTarget::Status {
-                connector: None
-            })))
+            Ok(Some(CsmsRequest::TriggerMessage(TriggerTarget::Status(
+                StatusTarget::Unspecified
+            ))))
+        );
+        assert_eq!(
+            p(
+                V16,
+                "TriggerMessage",
+                json!({"requestedMessage":"StatusNotification","connectorId":0})
+            ),
+            Ok(Some(CsmsRequest::TriggerMessage(TriggerTarget::Status(
+                StatusTarget::Connector(0)
+            ))))
         );
         assert_eq!(
             p(
@@ -370,5 +472,59 @@ mod tests {
             .is_err()
         );
         assert!(p(V201, "GetBaseReport", json!({"reportBase":"FullInventory"})).is_err());
+    }
+
+    #[test]
+    fn get_report_keeps_absent_and_empty_lists_apart() {
+        assert_eq!(
+            p(V201, "GetReport", json!({"requestId": 7})),
+            Ok(Some(CsmsRequest::GetReport {
+                request_id: 7,
+                component_variables: None,
+                criteria: None
+            }))
+        );
+        assert_eq!(
+            p(
+                V201,
+                "GetReport",
+                json!({"requestId": 7, "componentVariable": [], "componentCriteria": ["Problem"]})
+            ),
+            Ok(Some(CsmsRequest::GetReport {
+                request_id: 7,
+                component_variables: Some(vec![]),
+                criteria: Some(vec![ComponentCriterion::Problem])
+            }))
+        );
+        let Ok(Some(CsmsRequest::GetReport {
+            component_variables: Some(cv),
+            ..
+        })) = p(
+            V201,
+            "GetReport",
+            json!({"requestId": 7, "componentVariable": [
+                {"component": {"name": "EVSE", "evse": {"id": 1}}},
+                {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}
+            ]}),
+        )
+        else {
+            panic!("componentVariable is read");
+        };
+        assert_eq!(cv[0].component.evse.map(|e| e.id), Some(1));
+        assert_eq!(cv[0].variable, None);
+        assert_eq!(
+            cv[1].variable.as_ref().map(|v| v.name.as_str()),
+            Some("HeartbeatInterval")
+        );
+        for bad in [
+            json!({}),
+            json!({"requestId": "7"}),
+            json!({"requestId": 7, "componentCriteria": ["Broken"]}),
+            json!({"requestId": 7, "componentCriteria": "Active"}),
+            json!({"requestId": 7, "componentVariable": [{"variable": {"name": "X"}}]}),
+        ] {
+            assert!(p(V201, "GetReport", bad.clone()).is_err(), "{bad}");
+        }
+        assert_eq!(p(V16, "GetReport", json!({"requestId": 7})), Ok(None));
     }
 }

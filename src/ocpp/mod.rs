@@ -192,6 +192,9 @@ pub enum BootReason {
     PowerUp,
     /// Restarted at the CSMS's request.
     RemoteReset,
+    /// Sent because the CSMS asked for a BootNotification (TriggerMessage); never the reason a
+    /// process started with.
+    Triggered,
 }
 
 /// The security events the station reports (2.0.1 SecurityEventNotification `type`).

@@ -29,6 +29,7 @@ pub fn encode(request: &Request, boot: &BootInfo, now: DateTime<Utc>) -> serde_j
             reason: match reason {
                 BootReason::PowerUp => BootReasonEnumType::PowerUp,
                 BootReason::RemoteReset => BootReasonEnumType::RemoteReset,
+                BootReason::Triggered => BootReasonEnumType::Triggered,
             },
             charging_station: ChargingStationType {
                 serial_number: boot.serial_number.clone(),
@@ -210,7 +211,7 @@ const CSMS_ACTIONS: &[&str] = &[
 pub fn action_kind(action: &str) -> ActionKind {
     match action {
         "RequestStartTransaction" | "RequestStopTransaction" => ActionKind::RemoteStartStop,
-        "GetVariables" | "SetVariables" | "GetBaseReport" | "TriggerMessage" => {
+        "GetVariables" | "SetVariables" | "GetBaseReport" | "GetReport" | "TriggerMessage" => {
             ActionKind::AllowedWhilePending
         }
         a if CSMS_ACTIONS.contains(&a) => ActionKind::Unsupported,
@@ -251,6 +252,18 @@ mod tests {
             v,
             json!({"reason":"PowerUp","chargingStation":{"model":"AC-Pi","vendorName":"ORGE","firmwareVersion":"1.2.3"}})
         );
+    }
+
+    #[test]
+    fn every_boot_reason_has_its_wire_name() {
+        for (reason, wire) in [
+            (BootReason::PowerUp, "PowerUp"),
+            (BootReason::RemoteReset, "RemoteReset"),
+            (BootReason::Triggered, "Triggered"),
+        ] {
+            let v = encode(&Request::Boot(reason), &boot_info(), now()).unwrap();
+            assert_eq!(v["reason"], wire);
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@
 mod availability;
 mod operations;
 mod registration;
+mod report;
 
 #[cfg(test)]
 mod tests;
@@ -39,6 +40,7 @@ use crate::secret::Secret;
 
 pub use availability::Availability;
 pub use registration::Registration;
+use report::ReportJob;
 
 /// Used when the CSMS answers Boot with `interval = 0` (or not at all): long enough not to
 /// flood it, short enough that a station is not lost for long.
@@ -212,8 +214,15 @@ pub struct Station {
     reset: Option<bool>,
     /// The station's own CALLs, sent once registration allows.
     queue: VecDeque<Request>,
-    /// CALLs the CSMS asked for (TriggerMessage, reports): allowed while Pending too.
+    /// CALLs the CSMS asked for with TriggerMessage: allowed while Pending too. At most one
+    /// Heartbeat and one StatusNotification per connector (a trigger finds its message queued
+    /// and adds nothing), so the CSMS cannot make it grow.
     triggered: VecDeque<Request>,
+    /// The report being sent (GetBaseReport, GetReport): at most one, rendered a part at a time.
+    report: Option<ReportJob>,
+    /// The NotifyEvent with the cause of a fault whose StatusNotification is out: it goes next,
+    /// so it can neither be starved by triggered messages nor pile up behind them.
+    follow_up: Option<Request>,
     outstanding: Option<Outstanding>,
     last_traffic: Option<Instant>,
     transmit: VecDeque<String>,
@@ -276,6 +285,8 @@ impl Station {
             reset: None,
             queue: VecDeque::new(),
             triggered: VecDeque::new(),
+            report: None,
+            follow_up: None,
             outstanding: None,
             last_traffic: None,
             transmit: VecDeque::new(),
@@ -300,8 +311,7 @@ impl Station {
         self.link = Link::Online { version };
         self.last_traffic = Some(now);
         self.outstanding = None;
-        self.queue.clear();
-        self.triggered.clear();
+        self.forget_queued();
 
         // A reconnect is not a reboot, but a CSMS on the other version has not seen this
         // station's Boot.
@@ -309,7 +319,7 @@ impl Station {
             !self.registration.ever_accepted_on(version) || self.settings.boot_on_reconnect;
         if must_boot {
             if !self.registration.waiting_at(now) {
-                self.queue_boot(now);
+                self.queue_boot(now, self.settings.boot_reason);
             }
         } else {
             // A reconnect is not a reboot (OCPP-J): no Boot, and statuses per B04.
@@ -329,8 +339,7 @@ impl Station {
         if let Some(o) = self.outstanding.take() {
             self.forget_unconfirmed_status(&o.request);
         }
-        self.queue.clear();
-        self.triggered.clear();
+        self.forget_queued();
         self.last_traffic = None;
     }
 
@@ -341,6 +350,9 @@ impl Station {
         };
         self.last_traffic = Some(now);
         match rpc::parse(text) {
+            Ok(Frame::Call { id, action, .. }) if self.silent(version) => {
+                tracing::info!(action = %action, message_id = %id, "not answered: Boot was Rejected (OCPP 1.6 section 4.2)");
+            }
             Ok(Frame::Call {
                 id,
                 action,
@@ -366,7 +378,7 @@ impl Station {
             }) => self.finish_call(now, &id, CallOutcome::Error { code, description }),
             Err(error) => {
                 tracing::warn!(%error, bytes = text.len(), "unreadable frame from the CSMS");
-                if let Some((id, code)) = error.owed_error() {
+                if let Some((id, code)) = error.owed_error().filter(|_| !self.silent(version)) {
                     self.transmit.push_back(rpc::call_error(
                         &id,
                         code,
@@ -394,7 +406,7 @@ impl Station {
         }
         if let Link::Online { .. } = self.link {
             if self.registration.retry_due(now) {
-                self.queue_boot(now);
+                self.queue_boot(now, self.settings.boot_reason);
             }
             // Owed once, however often the shell wakes while a CALL is outstanding.
             if !self.heartbeat_pending() && self.heartbeat_due().is_some_and(|due| due <= now) {
@@ -522,7 +534,11 @@ impl Station {
 
     /// No CALL outstanding and none waiting to be sent.
     pub fn is_idle(&self) -> bool {
-        self.outstanding.is_none() && self.queue.is_empty() && self.triggered.is_empty()
+        self.outstanding.is_none()
+            && self.queue.is_empty()
+            && self.triggered.is_empty()
+            && self.report.is_none()
+            && self.follow_up.is_none()
     }
 
     /// The heartbeat interval in force.
@@ -612,11 +628,26 @@ impl Station {
             .map(|t| deadline::after(t, self.heartbeat_interval))
     }
 
-    fn queue_boot(&mut self, now: Instant) {
+    fn queue_boot(&mut self, now: Instant, reason: BootReason) {
         self.registration.boot_sent(now);
         self.queue.retain(|r| !matches!(r, Request::Boot(_)));
-        self.queue
-            .push_front(Request::Boot(self.settings.boot_reason));
+        self.queue.push_front(Request::Boot(reason));
+    }
+
+    /// Everything waiting to be sent belongs to the connection that ended: what is still owed
+    /// is worked out again from state on the next one.
+    fn forget_queued(&mut self) {
+        self.queue.clear();
+        self.triggered.clear();
+        self.report = None;
+        self.follow_up = None;
+    }
+
+    /// 1.6 while Boot is Rejected: the charge point SHALL NOT answer the Central System
+    /// (section 4.2). 2.0.1 answers SecurityError instead (B03).
+    fn silent(&self, version: OcppVersion) -> bool {
+        version == OcppVersion::V16
+            && self.registration.status() == Some(RegistrationStatus::Rejected)
     }
 
     /// Queues what the CSMS is owed after Accepted or a reconnect: the connectors whose status
@@ -686,15 +717,23 @@ impl Station {
             return;
         };
         while self.outstanding.is_none() {
-            // Boot first; then what the CSMS asked for (allowed while Pending, B02.FR.02); then
-            // the station's own messages, only once Accepted.
+            // Boot first; then the cause of a fault right behind its status; then what the CSMS
+            // asked for (allowed while Pending, B02.FR.02): triggered messages, then the next
+            // report part; then the station's own messages, only once Accepted.
             let boot_next = matches!(self.queue.front(), Some(Request::Boot(_)));
             let rejected = self.registration.status() == Some(RegistrationStatus::Rejected);
+            let accepted = self.registration.is_accepted();
             let next = if boot_next {
                 self.queue.pop_front()
-            } else if !self.triggered.is_empty() && !rejected {
-                self.triggered.pop_front()
-            } else if self.registration.is_accepted() {
+            } else if accepted && self.follow_up.is_some() {
+                self.follow_up.take()
+            } else if rejected {
+                None
+            } else if let Some(triggered) = self.triggered.pop_front() {
+                Some(triggered)
+            } else if let Some(part) = self.next_report_part() {
+                Some(part)
+            } else if accepted {
                 self.queue.pop_front()
             } else {
                 None
@@ -732,7 +771,9 @@ impl Station {
             let id = (self.next_id)();
             tracing::debug!(action = request.action(), message_id = %id, "sending");
             if let Some(problem) = self.problem_event(version, &request) {
-                self.queue.push_front(problem);
+                // A newer cause replaces one that could not go yet (while Pending): each is
+                // judged against what the CSMS acknowledged, so the newest is the truth.
+                self.follow_up = Some(problem);
             }
             self.transmit
                 .push_back(rpc::call(&id, request.action(), &payload));
@@ -1040,7 +1081,7 @@ impl Station {
     fn startup_event(&self) -> SecurityEventKind {
         match self.settings.boot_reason {
             BootReason::RemoteReset => SecurityEventKind::ResetOrReboot,
-            BootReason::PowerUp => SecurityEventKind::StartupOfTheDevice,
+            BootReason::PowerUp | BootReason::Triggered => SecurityEventKind::StartupOfTheDevice,
         }
     }
 

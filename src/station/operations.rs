@@ -10,16 +10,21 @@ use serde_json::{Value, json};
 
 use super::{Event, Station};
 use crate::device_model::{
-    ConfigurationStatus16, GET_CONFIGURATION_MAX_KEYS, GetVariableData, ITEMS_PER_MESSAGE,
-    LiveView, ReportBase, SetVariableData, split_report,
+    ComponentCriterion, ComponentVariable, ConfigurationStatus16, CustomReport,
+    GET_CONFIGURATION_MAX_KEYS, GetVariableData, ITEMS_PER_MESSAGE, LiveView, ReportBase,
+    SetVariableData,
 };
-use crate::ocpp::csms_request::{self, CsmsRequest, TriggerTarget};
+use crate::ocpp::csms_request::{self, CsmsRequest, StatusTarget, TriggerTarget};
 use crate::ocpp::v201;
-use crate::ocpp::{OcppVersion, RegistrationStatus, Reply, Request};
+use crate::ocpp::{BootReason, OcppVersion, RegistrationStatus, Reply, Request};
 use crate::rpc::ErrorCode;
 use rust_ocpp::v2_0_1::enumerations::connector_status_enum_type::ConnectorStatusEnumType;
 
 use crate::ocpp::VENDOR_ID;
+
+/// The most componentCriteria a GetReportRequest may carry (its schema's maxItems).
+const MAX_COMPONENT_CRITERIA: usize = 4;
+
 impl Station {
     /// How the station answers a CALL from the CSMS.
     pub(super) fn answer(
@@ -29,6 +34,7 @@ impl Station {
         action: &str,
         payload: &Value,
     ) -> Reply {
+        // 2.0.1 B03; a 1.6 station does not answer at all and never gets here.
         if self.registration.status() == Some(RegistrationStatus::Rejected) {
             return Reply::Error(
                 ErrorCode::SecurityError,
@@ -52,6 +58,7 @@ impl Station {
                 | CsmsRequest::GetVariables(_)
                 | CsmsRequest::SetVariables(_)
                 | CsmsRequest::GetBaseReport { .. }
+                | CsmsRequest::GetReport { .. }
                 | CsmsRequest::GetConfiguration { .. }
                 | CsmsRequest::ChangeConfiguration { .. } => {}
                 CsmsRequest::RemoteStartStop => return status("Rejected"),
@@ -82,6 +89,11 @@ impl Station {
             CsmsRequest::GetVariables(payload) => self.get_variables(&payload),
             CsmsRequest::SetVariables(payload) => self.set_variables(&payload),
             CsmsRequest::GetBaseReport { request_id, base } => self.base_report(request_id, &base),
+            CsmsRequest::GetReport {
+                request_id,
+                component_variables,
+                criteria,
+            } => self.custom_report(request_id, component_variables, criteria),
             CsmsRequest::GetConfiguration { keys } => self.get_configuration(keys.as_deref()),
             CsmsRequest::ChangeConfiguration { key, value } => {
                 let (status, change) = self.device_model.change_configuration(&key, &value);
@@ -123,23 +135,44 @@ impl Station {
             Ok(base) => base,
             Err(_) => return status("NotSupported"),
         };
+        let selection = self.device_model.select_base(base);
+        self.start_report(request_id, selection)
+    }
+
+    /// GetReport (B08). Every criterion is supported; the lists must hold what the schema
+    /// allows, componentVariable at most ItemsPerMessage[GetReport] entries (B08.FR.17).
+    fn custom_report(
+        &mut self,
+        request_id: i64,
+        component_variables: Option<Vec<ComponentVariable>>,
+        criteria: Option<Vec<ComponentCriterion>>,
+    ) -> Reply {
+        let too_many = |field: &str, max: u32| {
+            Reply::Error(
+                ErrorCode::OccurrenceConstraintViolation,
+                format!("{field} must hold 1 to {max} entries"),
+            )
+        };
+        // Absent is no filter; a list that is there holds at least one entry.
+        let wrong_size = |len: usize, max: usize| len == 0 || len > max;
+        if let Some(list) = &component_variables
+            && wrong_size(list.len(), ITEMS_PER_MESSAGE as usize)
+        {
+            return too_many("componentVariable", ITEMS_PER_MESSAGE);
+        }
+        if let Some(list) = &criteria
+            && wrong_size(list.len(), MAX_COMPONENT_CRITERIA)
+        {
+            return too_many("componentCriteria", MAX_COMPONENT_CRITERIA as u32);
+        }
+        let request = CustomReport {
+            component_variables: component_variables.unwrap_or_default(),
+            criteria: criteria.unwrap_or_default(),
+        };
         let (evse_available, connector_status) = self.live_state();
         let view = self.live_view(&evse_available, &connector_status);
-        let data = self.device_model.base_report(base, &view);
-        if data.is_empty() {
-            return status("EmptyResultSet");
-        }
-        let parts = split_report(data, ITEMS_PER_MESSAGE as usize);
-        let last = parts.len().saturating_sub(1);
-        for (seq_no, part) in parts.into_iter().enumerate() {
-            self.triggered.push_back(Request::NotifyReport {
-                request_id,
-                seq_no: seq_no as u32,
-                tbc: seq_no < last,
-                data: serde_json::to_value(part).unwrap_or_else(|_| json!([])),
-            });
-        }
-        status("Accepted")
+        let selection = self.device_model.select_custom(&request, &view);
+        self.start_report(request_id, selection)
     }
 
     fn get_configuration(&self, keys: Option<&[String]>) -> Reply {
@@ -160,7 +193,7 @@ impl Station {
     }
 
     /// Availability and 2.0.1 connector status per EVSE, for the device model's live view.
-    fn live_state(&self) -> (Vec<bool>, Vec<&'static str>) {
+    pub(super) fn live_state(&self) -> (Vec<bool>, Vec<&'static str>) {
         (1..=self.settings.connectors)
             .map(|c| {
                 let available = !self.availability.inoperative().contains(&c);
@@ -176,7 +209,7 @@ impl Station {
             .unzip()
     }
 
-    fn live_view<'a>(
+    pub(super) fn live_view<'a>(
         &'a self,
         evse_available: &'a [bool],
         connector_status: &'a [&'static str],
@@ -188,6 +221,7 @@ impl Station {
             evse_available,
             connector_status,
             metrics: self.latest_sample.as_ref(),
+            station_problem: !self.warnings().is_empty(),
         }
     }
 
@@ -198,7 +232,7 @@ impl Station {
                 if version == OcppVersion::V201 && self.registration.is_accepted() {
                     return status("Rejected");
                 }
-                self.queue_boot(now);
+                self.queue_boot(now, BootReason::Triggered);
             }
             TriggerTarget::Heartbeat => {
                 // One already on its way answers the trigger as well.
@@ -206,16 +240,10 @@ impl Station {
                     self.triggered.push_back(Request::Heartbeat);
                 }
             }
-            TriggerTarget::Status { connector } => {
-                let first = match version {
-                    OcppVersion::V16 => 0,
-                    OcppVersion::V201 => 1,
-                };
-                let last = self.settings.connectors;
-                let targets: Vec<u32> = match connector {
-                    None => (first..=last).collect(),
-                    Some(c) if (first..=last).contains(&c) => vec![c],
-                    Some(_) => return status("Rejected"),
+            TriggerTarget::Status(target) => {
+                let targets = match self.status_targets(version, target) {
+                    Ok(targets) => targets,
+                    Err(refusal) => return refusal,
                 };
                 for connector in targets {
                     // One queued per connector answers every trigger: it is sent as it is then.
@@ -237,6 +265,42 @@ impl Station {
             TriggerTarget::Other => return status("NotImplemented"),
         }
         status("Accepted")
+    }
+
+    /// The connectors a TriggerMessage(StatusNotification) asks for, or the refusal. 1.6: one
+    /// connector (0 the charge point) or, without connectorId, all of them and 0. 2.0.1 names
+    /// exactly one connector: the evse with its connectorId is required (F06.FR.12).
+    fn status_targets(
+        &self,
+        version: OcppVersion,
+        target: StatusTarget,
+    ) -> Result<Vec<u32>, Reply> {
+        let last = self.settings.connectors;
+        match (version, target) {
+            (OcppVersion::V16, StatusTarget::Unspecified) => Ok((0..=last).collect()),
+            (OcppVersion::V16, StatusTarget::Connector(c)) if c <= last => Ok(vec![c]),
+            (OcppVersion::V16, _) => Err(status("Rejected")),
+            (OcppVersion::V201, StatusTarget::Evse { id, connector }) => {
+                if !(1..=last).contains(&id) {
+                    return Err(rejected("UnknownEvse", &format!("EVSE ids are 1..{last}")));
+                }
+                match connector {
+                    Some(1) => Ok(vec![id]),
+                    Some(_) => Err(rejected(
+                        "UnknownConnectorId",
+                        "each EVSE has connector 1 only",
+                    )),
+                    None => Err(rejected(
+                        "MissingParam",
+                        "a StatusNotification is for one connector: give evse.connectorId",
+                    )),
+                }
+            }
+            (OcppVersion::V201, _) => Err(rejected(
+                "MissingParam",
+                "a StatusNotification is for one connector: give evse with id and connectorId",
+            )),
+        }
     }
 
     fn change_availability(&mut self, connector: Option<u32>, operative: bool) -> Reply {
@@ -322,4 +386,12 @@ fn items<T: serde::de::DeserializeOwned>(payload: &Value, field: &str) -> Result
 
 fn status(value: &str) -> Reply {
     Reply::Result(json!({ "status": value }))
+}
+
+/// `Rejected` with the reason (2.0.1 statusInfo).
+fn rejected(reason_code: &str, additional_info: &str) -> Reply {
+    Reply::Result(json!({
+        "status": "Rejected",
+        "statusInfo": { "reasonCode": reason_code, "additionalInfo": additional_info }
+    }))
 }

@@ -385,17 +385,32 @@ fn while_pending_the_station_answers_the_csms_by_the_rules() {
     assert_eq!(r[0][2], "NotImplemented");
 }
 
+fn rejected_then_accepted() -> Answer {
+    boot_script(vec![
+        json!({"status":"Rejected","interval":120,"currentTime":"2026-11-22T08:00:00Z"}),
+        json!({"status":"Accepted","interval":300,"currentTime":"2026-11-22T08:02:00Z"}),
+    ])
+}
+
 #[test]
-fn rejected_sends_nothing_until_the_interval_and_answers_security_error() {
-    let mut p = Pair::new(
-        settings(),
-        boot_script(vec![
-            json!({"status":"Rejected","interval":120,"currentTime":"2026-11-22T08:00:00Z"}),
-            json!({"status":"Accepted","interval":300,"currentTime":"2026-11-22T08:02:00Z"}),
-        ]),
-    );
-    p.connect(OcppVersion::V16);
-    let r = p.csms_sends(r#"[2,"a","RemoteStartTransaction",{"idTag":"x"}]"#);
+fn rejected_sends_nothing_until_the_interval() {
+    for (version, statuses) in [(OcppVersion::V201, 2), (OcppVersion::V16, 3)] {
+        let mut p = Pair::new(settings(), rejected_then_accepted());
+        p.connect(version);
+        p.run_for(Duration::from_secs(119));
+        assert_eq!(p.actions(), ["BootNotification"], "{version:?}");
+        p.run_for(Duration::from_secs(1));
+        assert_eq!(p.count("BootNotification"), 2);
+        assert_eq!(p.calls[1].0, 120.0);
+        assert_eq!(p.count("StatusNotification"), statuses, "{version:?}");
+    }
+}
+
+#[test]
+fn while_rejected_201_answers_security_error() {
+    let mut p = Pair::new(settings(), rejected_then_accepted());
+    p.connect(OcppVersion::V201);
+    let r = p.csms_sends(r#"[2,"a","RequestStartTransaction",{"idToken":{"idToken":"x","type":"Central"},"remoteStartId":1}]"#);
     assert_eq!(
         r,
         [json!([
@@ -406,12 +421,35 @@ fn rejected_sends_nothing_until_the_interval_and_answers_security_error() {
             {}
         ])]
     );
-    p.run_for(Duration::from_secs(119));
-    assert_eq!(p.actions(), ["BootNotification"]);
-    p.run_for(Duration::from_secs(1));
-    assert_eq!(p.count("BootNotification"), 2);
-    assert_eq!(p.calls[1].0, 120.0);
-    assert_eq!(p.count("StatusNotification"), 3);
+    let r = p.csms_sends(r#"[2,"b","TriggerMessage",{"requestedMessage":"Heartbeat"}]"#);
+    assert_eq!(r[0][2], "SecurityError");
+}
+
+#[test]
+fn while_rejected_16_answers_nothing_at_all() {
+    let mut p = Pair::new(settings(), rejected_then_accepted());
+    p.connect(OcppVersion::V16);
+    for frame in [
+        r#"[2,"a","RemoteStartTransaction",{"idTag":"x"}]"#,
+        r#"[2,"b","TriggerMessage",{"requestedMessage":"Heartbeat"}]"#,
+        r#"[2,"c","GetConfiguration",{}]"#,
+        r#"[2,"d","Bogus",{}]"#,
+        r#"[2,"e","ChangeConfiguration",{"key":5}]"#,
+        r#"not json"#,
+        r#"[2,"f"]"#,
+    ] {
+        assert_eq!(p.csms_sends(frame), Vec::<Value>::new(), "{frame}");
+    }
+    assert_eq!(
+        p.actions(),
+        ["BootNotification"],
+        "nothing triggered either"
+    );
+    // Accepted again: the CSMS is answered as usual.
+    p.run_for(Duration::from_secs(120));
+    let r = p.csms_sends(r#"[2,"g","GetConfiguration",{"key":["HeartbeatInterval"]}]"#);
+    assert_eq!(r[0][1], "g");
+    assert_eq!(r[0][2]["configurationKey"][0]["value"], "300");
 }
 
 #[test]
@@ -825,7 +863,7 @@ fn a_triggered_message_goes_out_after_the_answer_even_while_pending() {
     assert_eq!(p.actions()[before..], ["Heartbeat"]);
     // Answered first: the CALLRESULT was in the transmit queue before the triggered CALL.
     let r = p.csms_sends(
-        r#"[2,"t2","TriggerMessage",{"requestedMessage":"StatusNotification","evse":{"id":2}}]"#,
+        r#"[2,"t2","TriggerMessage",{"requestedMessage":"StatusNotification","evse":{"id":2,"connectorId":1}}]"#,
     );
     assert_eq!(r[0][2]["status"], "Accepted");
     assert_eq!(p.calls.last().unwrap().2["evseId"], 2);
@@ -845,6 +883,58 @@ fn trigger_boot_is_refused_once_registered_on_201_but_not_on_16() {
     let r = p.csms_sends(r#"[2,"t","TriggerMessage",{"requestedMessage":"BootNotification"}]"#);
     assert_eq!(r[0][2]["status"], "Accepted");
     assert_eq!(p.count("BootNotification"), 2);
+}
+
+#[test]
+fn a_triggered_boot_says_triggered() {
+    let mut p = Pair::new(
+        settings(),
+        boot_script(vec![
+            json!({"status":"Pending","interval":300,"currentTime":"2026-11-22T08:00:00Z"}),
+            json!({"status":"Accepted","interval":300,"currentTime":"2026-11-22T08:00:00Z"}),
+        ]),
+    );
+    p.connect(OcppVersion::V201);
+    assert_eq!(p.calls[0].2["reason"], "PowerUp");
+    let r = p.csms_sends(r#"[2,"t","TriggerMessage",{"requestedMessage":"BootNotification"}]"#);
+    assert_eq!(r[0][2]["status"], "Accepted");
+    assert_eq!(p.calls[1].1, "BootNotification");
+    assert_eq!(p.calls[1].2["reason"], "Triggered");
+    assert_eq!(p.station.registration(), Some(RegistrationStatus::Accepted));
+    // The process started with PowerUp: the startup event says so.
+    let startup = p
+        .calls
+        .iter()
+        .find(|c| c.1 == "SecurityEventNotification")
+        .unwrap();
+    assert_eq!(startup.2["type"], "StartupOfTheDevice");
+}
+
+#[test]
+fn on_201_a_triggered_status_needs_one_existing_connector() {
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V201);
+    let before = p.count("StatusNotification");
+    for (evse, reason) in [
+        ("", "MissingParam"),
+        (r#","evse":{"id":1}"#, "MissingParam"),
+        (r#","evse":{"id":1,"connectorId":2}"#, "UnknownConnectorId"),
+        (r#","evse":{"id":3,"connectorId":1}"#, "UnknownEvse"),
+        (r#","evse":{"id":0,"connectorId":1}"#, "UnknownEvse"),
+    ] {
+        let r = p.csms_sends(&format!(
+            r#"[2,"t","TriggerMessage",{{"requestedMessage":"StatusNotification"{evse}}}]"#
+        ));
+        assert_eq!(r[0][2]["status"], "Rejected", "{evse}");
+        assert_eq!(r[0][2]["statusInfo"]["reasonCode"], reason, "{evse}");
+    }
+    assert_eq!(p.count("StatusNotification"), before, "nothing sent");
+    let r = p.csms_sends(
+        r#"[2,"t","TriggerMessage",{"requestedMessage":"StatusNotification","evse":{"id":2,"connectorId":1}}]"#,
+    );
+    assert_eq!(r[0][2], json!({"status":"Accepted"}));
+    assert_eq!(p.count("StatusNotification"), before + 1);
+    assert_eq!(p.calls.last().unwrap().2["evseId"], 2);
 }
 
 #[test]
@@ -1555,6 +1645,316 @@ fn any_boot_interval_schedules_a_future_wakeup() {
                 wake - now <= crate::deadline::MAX_CSMS_INTERVAL,
                 "{status} {interval}"
             );
+        }
+    }
+}
+
+// ----- reports and what the CSMS can make the station hold ----------------------------------
+
+/// A CSMS that answers every BootNotification and, while `answering` is set, every other CALL;
+/// otherwise it withholds the answer.
+fn withholding(answering: std::rc::Rc<std::cell::Cell<bool>>) -> Answer {
+    let mut accept = accept_all(300);
+    Box::new(move |action, payload| {
+        if action == "BootNotification" || answering.get() {
+            accept(action, payload)
+        } else {
+            None
+        }
+    })
+}
+
+/// The NotifyReport parts the CSMS received for `request_id`, in order.
+fn report_parts(p: &Pair, request_id: i64) -> Vec<Value> {
+    p.calls
+        .iter()
+        .filter(|c| c.1 == "NotifyReport" && c.2["requestId"] == request_id)
+        .map(|c| c.2.clone())
+        .collect()
+}
+
+/// Checks seqNo from 0 and tbc on every part but the last; returns every reportData entry as
+/// `Component[evse].Variable[instance]`.
+fn report_entries(parts: &[Value]) -> Vec<String> {
+    assert!(!parts.is_empty());
+    for (i, part) in parts.iter().enumerate() {
+        assert_eq!(part["seqNo"], i, "{parts:?}");
+        assert_eq!(part["tbc"] == true, i + 1 < parts.len(), "{parts:?}");
+        let n = part["reportData"].as_array().unwrap().len();
+        assert!((1..=50).contains(&n), "{n} entries in part {i}");
+    }
+    parts
+        .iter()
+        .flat_map(|p| p["reportData"].as_array().unwrap().clone())
+        .map(|d| {
+            let evse = d["component"]["evse"]["id"]
+                .as_u64()
+                .map_or(String::new(), |id| format!("[{id}]"));
+            let instance = d["variable"]["instance"]
+                .as_str()
+                .map_or(String::new(), |i| format!("[{i}]"));
+            format!(
+                "{}{evse}.{}{instance}",
+                d["component"]["name"].as_str().unwrap(),
+                d["variable"]["name"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+fn fault() -> ConnectorStatus {
+    ConnectorStatus::Faulted(Fault {
+        code: FaultCode::GroundFailure,
+        info: Some("earth fault".into()),
+        vendor_error_code: None,
+    })
+}
+
+#[test]
+fn get_report_sends_what_the_components_variables_and_criteria_select() {
+    let mut p = Pair::new(settings(), accept_all(300));
+    p.connect(OcppVersion::V201);
+    let r = p.csms_sends(
+        r#"[2,"r1","GetReport",{"requestId":1,"componentVariable":[{"component":{"name":"EVSE"},"variable":{"name":"AvailabilityState"}}]}]"#,
+    );
+    assert_eq!(r, [json!([3, "r1", {"status":"Accepted"}])]);
+    assert_eq!(
+        report_entries(&report_parts(&p, 1)),
+        ["EVSE[1].AvailabilityState", "EVSE[2].AvailabilityState"]
+    );
+
+    // Nothing has a problem yet.
+    let r = p.csms_sends(r#"[2,"r2","GetReport",{"requestId":2,"componentCriteria":["Problem"]}]"#);
+    assert_eq!(r[0][2], json!({"status":"EmptyResultSet"}));
+    assert!(report_parts(&p, 2).is_empty());
+    let now = p.clock.now();
+    p.station.handle_connector_status(now, 2, fault()).unwrap();
+    p.exchange();
+    let r = p.csms_sends(r#"[2,"r3","GetReport",{"requestId":3,"componentCriteria":["Problem"]}]"#);
+    assert_eq!(r[0][2], json!({"status":"Accepted"}));
+    let entries = report_entries(&report_parts(&p, 3));
+    assert!(
+        entries.contains(&"Connector[2].Problem".to_owned()),
+        "{entries:?}"
+    );
+    assert!(
+        entries.iter().all(|e| e.starts_with("Connector[2]")),
+        "{entries:?}"
+    );
+
+    // No filter at all: the full inventory, in parts.
+    p.csms_sends(r#"[2,"b","GetBaseReport",{"requestId":4,"reportBase":"FullInventory"}]"#);
+    p.csms_sends(r#"[2,"r4","GetReport",{"requestId":5}]"#);
+    assert_eq!(
+        report_entries(&report_parts(&p, 5)),
+        report_entries(&report_parts(&p, 4))
+    );
+
+    // What the schema forbids.
+    for (payload, code) in [
+        (
+            r#"{"requestId":6,"componentVariable":[]}"#,
+            "OccurrenceConstraintViolation",
+        ),
+        (
+            r#"{"requestId":6,"componentCriteria":["Active","Active","Active","Active","Active"]}"#,
+            "OccurrenceConstraintViolation",
+        ),
+        (
+            r#"{"requestId":6,"componentCriteria":["Broken"]}"#,
+            "FormatViolation",
+        ),
+        (r#"{"componentCriteria":["Active"]}"#, "FormatViolation"),
+    ] {
+        let r = p.csms_sends(&format!(r#"[2,"x","GetReport",{payload}]"#));
+        assert_eq!(r[0][0], 4, "{payload}");
+        assert_eq!(r[0][2], code, "{payload}");
+    }
+    let many: Vec<Value> = (0..51)
+        .map(|_| json!({"component":{"name":"OCPPCommCtrlr"}}))
+        .collect();
+    let r = p.csms_sends(
+        &json!([2, "x", "GetReport", {"requestId": 6, "componentVariable": many}]).to_string(),
+    );
+    assert_eq!(r[0][2], "OccurrenceConstraintViolation");
+    assert!(report_parts(&p, 6).is_empty());
+}
+
+#[test]
+fn get_report_works_while_pending() {
+    let mut p = Pair::new(settings(), pending_forever());
+    p.connect(OcppVersion::V201);
+    let r = p.csms_sends(
+        r#"[2,"r","GetReport",{"requestId":9,"componentVariable":[{"component":{"name":"SecurityCtrlr"},"variable":{"name":"Identity"}}]}]"#,
+    );
+    assert_eq!(r[0][2], json!({"status":"Accepted"}));
+    assert_eq!(
+        report_entries(&report_parts(&p, 9)),
+        ["SecurityCtrlr.Identity"]
+    );
+}
+
+#[test]
+fn a_report_asked_for_while_one_is_being_sent_is_rejected_with_the_reason() {
+    let answering = std::rc::Rc::new(std::cell::Cell::new(true));
+    let mut settings = settings();
+    settings.connectors = 8;
+    let defaults = Defaults {
+        connectors: 8,
+        ..defaults()
+    };
+    let mut p = Pair::with_model(settings, model(&defaults), withholding(answering.clone()));
+    p.connect(OcppVersion::V201);
+    answering.set(false);
+    let r = p.csms_sends(r#"[2,"a","GetBaseReport",{"requestId":1,"reportBase":"FullInventory"}]"#);
+    assert_eq!(r[0][2], json!({"status":"Accepted"}));
+    for (id, frame) in [
+        (
+            "b",
+            r#"[2,"b","GetBaseReport",{"requestId":2,"reportBase":"SummaryInventory"}]"#,
+        ),
+        ("c", r#"[2,"c","GetReport",{"requestId":3}]"#),
+    ] {
+        let r = p.csms_sends(frame);
+        assert_eq!(r[0][1], id);
+        assert_eq!(r[0][2]["status"], "Rejected");
+        assert_eq!(r[0][2]["statusInfo"]["reasonCode"], "Unspecified");
+        assert!(
+            r[0][2]["statusInfo"]["additionalInfo"]
+                .as_str()
+                .unwrap()
+                .contains("report 1 is still being sent"),
+            "{r:?}"
+        );
+    }
+    // A request that selects nothing needs no room: EmptyResultSet as always.
+    let r = p.csms_sends(r#"[2,"d","GetReport",{"requestId":4,"componentVariable":[{"component":{"name":"Nothing"}}]}]"#);
+    assert_eq!(r[0][2], json!({"status":"EmptyResultSet"}));
+    // Once the last part is out, the next report is taken.
+    answering.set(true);
+    p.run_for(Duration::from_secs(31));
+    let first = report_parts(&p, 1);
+    assert!(first.len() >= 2, "8 EVSEs take several parts");
+    report_entries(&first);
+    let r =
+        p.csms_sends(r#"[2,"e","GetBaseReport",{"requestId":5,"reportBase":"SummaryInventory"}]"#);
+    assert_eq!(r[0][2], json!({"status":"Accepted"}));
+    assert!(p.station.is_idle());
+}
+
+/// The largest each of the station's queues may become with `connectors` connectors: every
+/// kind of message is queued at most once (per connector, for statuses).
+fn assert_bounded(station: &Station, connectors: usize) {
+    assert!(
+        station.triggered.len() <= connectors + 1,
+        "triggered: {:?}",
+        station.triggered
+    );
+    // Boot, a status per connector, the startup event, a Heartbeat, two health warnings.
+    assert!(
+        station.queue.len() <= connectors + 5,
+        "queue: {:?}",
+        station.queue
+    );
+    assert!(station.transmit.is_empty(), "answers go out at once");
+}
+
+#[test]
+fn a_flood_of_requests_with_answers_withheld_holds_a_fixed_amount() {
+    let answering = std::rc::Rc::new(std::cell::Cell::new(true));
+    let mut p = Pair::new(settings(), withholding(answering.clone()));
+    p.connect(OcppVersion::V201);
+    answering.set(false);
+    let now = p.clock.now();
+    p.station.handle_connector_status(now, 1, fault()).unwrap();
+    p.exchange();
+    let mut accepted_reports = Vec::new();
+    for i in 0..10_000u32 {
+        let frame = match i % 5 {
+            0 => format!(
+                r#"[2,"m{i}","GetBaseReport",{{"requestId":{i},"reportBase":"FullInventory"}}]"#
+            ),
+            1 => format!(r#"[2,"m{i}","GetReport",{{"requestId":{i}}}]"#),
+            2 => format!(r#"[2,"m{i}","TriggerMessage",{{"requestedMessage":"Heartbeat"}}]"#),
+            3 => format!(
+                r#"[2,"m{i}","TriggerMessage",{{"requestedMessage":"StatusNotification","evse":{{"id":1,"connectorId":1}}}}]"#
+            ),
+            _ => format!(
+                r#"[2,"m{i}","ChangeAvailability",{{"operationalStatus":"{}"}}]"#,
+                if i % 10 == 4 {
+                    "Inoperative"
+                } else {
+                    "Operative"
+                }
+            ),
+        };
+        let r = p.csms_sends(&frame);
+        assert_eq!(r.len(), 1, "one answer to {frame}");
+        let status = r[0][2]["status"].as_str().unwrap();
+        match i % 5 {
+            0 | 1 if status == "Accepted" => accepted_reports.push(i64::from(i)),
+            0 | 1 => assert_eq!(r[0][2]["statusInfo"]["reasonCode"], "Unspecified"),
+            _ => assert_eq!(status, "Accepted", "{frame}"),
+        }
+        assert_bounded(&p.station, 2);
+        // Now and then a withheld answer times out and the next message goes (unanswered).
+        if i % 1000 == 999 {
+            p.run_for(Duration::from_secs(31));
+            assert_bounded(&p.station, 2);
+        }
+    }
+    assert!(!accepted_reports.is_empty());
+    // The answers flow again: everything owed goes out and nothing is left behind.
+    answering.set(true);
+    p.run_for(Duration::from_secs(31));
+    assert!(p.station.is_idle(), "nothing left queued");
+    assert!(p.station.report.is_none() && p.station.follow_up.is_none());
+    // Every report that was accepted arrived whole, parts in order.
+    let full = {
+        let mut q = Pair::new(settings(), accept_all(300));
+        q.connect(OcppVersion::V201);
+        q.csms_sends(r#"[2,"f","GetBaseReport",{"requestId":0,"reportBase":"FullInventory"}]"#);
+        report_parts(&q, 0).len()
+    };
+    for id in &accepted_reports {
+        let parts = report_parts(&p, *id);
+        assert_eq!(parts.len(), full, "report {id}");
+        report_entries(&parts);
+    }
+    // The Heartbeat triggers were folded into the few that could go.
+    assert!(
+        p.count("Heartbeat") < 100,
+        "{} Heartbeats",
+        p.count("Heartbeat")
+    );
+}
+
+#[test]
+fn a_fault_triggered_again_and_again_keeps_one_cause_waiting() {
+    let answering = std::rc::Rc::new(std::cell::Cell::new(true));
+    let mut p = Pair::new(settings(), withholding(answering.clone()));
+    p.connect(OcppVersion::V201);
+    answering.set(false);
+    let now = p.clock.now();
+    p.station.handle_connector_status(now, 1, fault()).unwrap();
+    p.exchange();
+    // Each status goes out unanswered, so the CSMS never acknowledges the fault and each one
+    // brings its cause again.
+    for _ in 0..200 {
+        p.csms_sends(
+            r#"[2,"t","TriggerMessage",{"requestedMessage":"StatusNotification","evse":{"id":1,"connectorId":1}}]"#,
+        );
+        p.run_for(Duration::from_secs(31));
+        assert_bounded(&p.station, 2);
+    }
+    answering.set(true);
+    p.run_for(Duration::from_secs(31));
+    assert!(p.station.is_idle());
+    // Each status that raised the fault was followed by its cause.
+    let sent: Vec<&str> = p.actions();
+    for (i, action) in sent.iter().enumerate() {
+        if *action == "StatusNotification" && p.calls[i].2["connectorStatus"] == "Faulted" {
+            assert_eq!(sent.get(i + 1), Some(&"NotifyEvent"), "{sent:?}");
         }
     }
 }

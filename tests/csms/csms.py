@@ -47,6 +47,7 @@ Configuration keys (all optional):
                                             hostile answer: {"interval": 1e300})
                         "send_first": [..]  frames sent before the answer (CALLs crossing the
                                             station's outstanding CALL)
+                        "times": N          this entry answers the next N CALLs, not just one
                       each use is announced by a `misbehaved` event
 
 `after_boot` items may also say `"unique_ids": true`: with `repeat`, the message id of the N-th
@@ -59,7 +60,10 @@ The control port takes one JSON object per line; each is applied in turn and ack
     {"id": "c1", "send": "<raw frame>"}     send the frame on the newest open connection (or on
                                             connection "conn": N); CALLs are tracked like the
                                             script's, so the station's answer is validated
-                                            against the schema of that action's response
+                                            against the schema of that action's response;
+                                            with "repeat": N send it N times back to back, and
+                                            with "unique_ids": true the N-th copy's message id
+                                            gets the suffix `-N` (N from 1)
     {"id": "c2", "password": "<new>"}       from now on require this password (null: none);
                                             the value is never printed
     {"id": "c3", "close": 1001}             close the newest open connection with this code
@@ -535,7 +539,12 @@ class Csms:
         plan = self.config["answers"].get(action) or []
         count = self.answer_counts.get(action, 0)
         self.answer_counts[action] = count + 1
-        return plan[count] if count < len(plan) else {}
+        for how in plan:
+            times = int(how.get("times", 1))
+            if count < times:
+                return {key: value for key, value in how.items() if key != "times"}
+            count -= times
+        return {}
 
     def next_boot_status(self):
         statuses = self.config["boot"]["statuses"]
@@ -683,8 +692,15 @@ class Csms:
             text = command["send"]
             if not isinstance(text, str):
                 raise ValueError("send takes the raw frame as a string")
-            await session.send(text)
-            return {"conn": session.number}
+            repeat = int(command.get("repeat", 1))
+            for n in range(repeat):
+                if command.get("unique_ids"):
+                    copy = json.loads(text)
+                    copy[1] = f"{copy[1]}-{n + 1}"
+                    await session.send(json.dumps(copy))
+                else:
+                    await session.send(text)
+            return {"conn": session.number, "sent": repeat}
         if "password" in command:
             password = command["password"]
             if password is not None and not isinstance(password, str):
