@@ -285,8 +285,9 @@ fn hand_over(station: &mut Station, outbox: &mpsc::Sender<Message>, held: &mut O
 }
 
 /// Writes what the session hands over, each batch within `limit`. Ends with the reason when a
-/// write fails or times out; with [`SessionEnd::Finished`] once the session closed the outbox
-/// and everything was written.
+/// write fails or times out. Once the session closed the outbox and everything was written, it
+/// closes the link with 1000, in a write of its own (a CSMS that is busy when the close arrives
+/// has read what came before it), and ends with [`SessionEnd::Finished`].
 async fn write_frames(
     mut sink: SplitSink<WsStream, Message>,
     mut queued: mpsc::Receiver<Message>,
@@ -314,7 +315,15 @@ async fn write_frames(
             }
         }
     }
-    SessionEnd::Finished
+    let frame = CloseFrame {
+        code: CloseCode::Normal,
+        reason: "".into(),
+    };
+    match tokio::time::timeout(limit, sink.send(Message::Close(Some(frame)))).await {
+        Ok(Ok(())) => SessionEnd::Finished,
+        Ok(Err(error)) => SessionEnd::Failed(error.to_string()),
+        Err(_) => SessionEnd::Stalled,
+    }
 }
 
 /// Hands the sampler's word to the core: offline, it records the health and drops the metrics.
@@ -343,25 +352,19 @@ async fn next_health(health: &mut Option<&mut HealthFeed>) -> Option<HealthInput
     }
 }
 
-/// Sends what is still held and a close frame with 1000, and waits briefly for the CSMS's
-/// answer: at most [`CLOSE_GRACE`] in all, whatever the socket does.
+/// Sends what is still held, has the writer close the link with 1000 after it, and waits
+/// briefly for the CSMS's answer: at most [`CLOSE_GRACE`] in all, whatever the socket does.
 async fn close(
     outbox: mpsc::Sender<Message>,
     held: Option<Message>,
     writer: std::pin::Pin<&mut impl Future<Output = SessionEnd>>,
     stream: &mut SplitStream<WsStream>,
 ) {
-    let frame = CloseFrame {
-        code: CloseCode::Normal,
-        reason: "".into(),
-    };
-    for message in held.into_iter().chain([Message::Close(Some(frame))]) {
-        // No room: the link is stuck and the close frame could not leave anyway.
-        if outbox.try_send(message).is_err() {
-            break;
-        }
+    if let Some(message) = held {
+        // No room: the link is stuck and nothing more could leave anyway.
+        let _ = outbox.try_send(message);
     }
-    // The writer ends once everything handed over is written.
+    // The writer writes everything handed over, then the close frame.
     drop(outbox);
     let _ = tokio::time::timeout(CLOSE_GRACE, async {
         if writer.await == SessionEnd::Finished {

@@ -654,7 +654,14 @@ class Csms:
         try:
             await charge_point.start()
         except ConnectionClosed:
-            pass
+            # An answer of ours that fails because the station closed first ends start()
+            # with frames the station sent before its close still unread: read them, so that
+            # the events show everything the station sent.
+            try:
+                while True:
+                    await session.recv()
+            except ConnectionClosed:
+                pass
         finally:
             self.sessions.pop(number, None)
             if session.script_task is not None:
