@@ -24,6 +24,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::config::{self, CliOverrides};
+use crate::deadline;
 use crate::esp32::port::{ControllerSource, RESUME_DEBOUNCE};
 use crate::lab::answer::{BootPolicy, BootStatus};
 use crate::lab::handshake::AuthPolicy;
@@ -212,7 +213,7 @@ pub fn run(args: &DemoArgs) -> ExitCode {
     for (index, version) in versions.iter().enumerate() {
         let run = Run {
             version: *version,
-            number: index + 1,
+            number: index.saturating_add(1),
             of: versions.len(),
             args,
             mode,
@@ -303,17 +304,21 @@ impl Run<'_> {
 
         let earth_fault = !self.args.no_fault;
         let step = self.args.step_seconds;
-        let period = (step / 4).clamp(Duration::from_millis(50), Duration::from_millis(7500));
+        let period = step
+            .checked_div(4)
+            .unwrap_or(step)
+            .clamp(Duration::from_millis(50), Duration::from_millis(7500));
         let steps = script::session(&ScriptSettings {
             step,
             // Only 1.6 shows the resume (2.0.1 reports Occupied throughout).
             resume_hold: match self.version {
-                OcppVersion::V16 => RESUME_DEBOUNCE + (period * 2).max(Duration::from_secs(1)),
+                OcppVersion::V16 => RESUME_DEBOUNCE
+                    .saturating_add(period.saturating_mul(2).max(Duration::from_secs(1))),
                 OcppVersion::V201 => Duration::ZERO,
             },
             earth_fault,
         });
-        let session_deadline = script::total(&steps) + SETTLE_MARGIN;
+        let session_deadline = script::total(&steps).saturating_add(SETTLE_MARGIN);
         let mut sim = SimController::start(SimSettings {
             period,
             link: Some(
@@ -341,8 +346,8 @@ impl Run<'_> {
             .ok_or("the demo configuration has no charge controller")?;
 
         let mode = self.mode;
-        let offline_after =
-            Duration::from_secs(u64::from(HEARTBEAT_SECONDS) * 2) + lab::options::OFFLINE_MARGIN;
+        let offline_after = Duration::from_secs(u64::from(HEARTBEAT_SECONDS).saturating_mul(2))
+            .saturating_add(lab::options::OFFLINE_MARGIN);
         let mut monitor = Monitor::new(View::new(offline_after), mode, std::io::stdout());
         let title = format!(
             "ocpp-station demo, OCPP {} (run {} of {}): the station's own code against a lab CSMS \
@@ -390,7 +395,8 @@ impl Run<'_> {
 
         let started = Instant::now();
         let mut phase = Phase::Connecting;
-        let mut phase_deadline = started + ONLINE_DEADLINE;
+        let mut phase_deadline =
+            tokio::time::Instant::from(deadline::after(started.into_std(), ONLINE_DEADLINE));
         let mut script_done = false;
         let mut problem = None;
         let mut interrupted = false;
@@ -456,7 +462,10 @@ impl Run<'_> {
                     {
                         sim.begin_session();
                         phase = Phase::Session;
-                        phase_deadline = now + session_deadline;
+                        phase_deadline = tokio::time::Instant::from(deadline::after(
+                            now.into_std(),
+                            session_deadline,
+                        ));
                     } else if now >= phase_deadline {
                         problem = Some(format!(
                             "the station did not register and report its connector Available \
@@ -472,7 +481,8 @@ impl Run<'_> {
                     let statuses_shown = matches_expected(&seen, &expected);
                     if script_done && statuses_shown && heartbeat_seen(station.as_ref()) {
                         phase = Phase::Closing;
-                        phase_deadline = now + CLOSE_WAIT;
+                        phase_deadline =
+                            tokio::time::Instant::from(deadline::after(now.into_std(), CLOSE_WAIT));
                         let _ = stop.send(true);
                     } else if now >= phase_deadline {
                         if !script_done {

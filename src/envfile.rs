@@ -171,7 +171,7 @@ pub fn parse(text: &str) -> Result<Vec<(String, String)>, EnvFileError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut pairs = Vec::new();
     for (index, raw) in text.split('\n').enumerate() {
-        let line = index + 1;
+        let line = index.saturating_add(1);
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         if let Some(pair) = parse_line(raw).map_err(|e| EnvFileError::Syntax {
             path: None,
@@ -211,7 +211,11 @@ fn decode(bytes: &[u8]) -> Result<&str, EnvFileError> {
         let valid = bytes.get(..e.valid_up_to()).unwrap_or_default();
         EnvFileError::NotUtf8 {
             path: None,
-            line: valid.iter().filter(|&&b| b == b'\n').count() + 1,
+            line: valid
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                .saturating_add(1),
         }
     })
 }

@@ -4,6 +4,16 @@
 //! and reads no clock, and a thin tokio shell ([`link`], [`daemon`], [`once`]) that owns the
 //! sockets, the clock and the signals. See `docs/architecture.md`.
 #![forbid(unsafe_code)]
+// No panic from outside input: arithmetic saturates or is checked (instants and durations go
+// through `deadline`), and nothing indexes or slices what might be short. Tests may.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::arithmetic_side_effects,
+        clippy::indexing_slicing,
+        clippy::string_slice
+    )
+)]
 
 pub mod backoff;
 pub mod bounded_file;

@@ -1,4 +1,9 @@
 //! `ocpp-station`: the command line. Wiring only; see the library for the station itself.
+#![deny(
+    clippy::arithmetic_side_effects,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
 
 use std::io::Write as _;
 use std::process::ExitCode;

@@ -46,7 +46,7 @@ pub fn escape_controls(value: &str) -> Cow<'_, str> {
     if !value.chars().any(char::is_control) {
         return Cow::Borrowed(value);
     }
-    let mut out = String::with_capacity(value.len() + 16);
+    let mut out = String::with_capacity(value.len().saturating_add(16));
     for c in value.chars() {
         push_escaped(&mut out, c);
     }
@@ -70,7 +70,7 @@ pub fn json_printable(json: &str) -> Cow<'_, str> {
     if !json.chars().any(escaped) {
         return Cow::Borrowed(json);
     }
-    let mut out = String::with_capacity(json.len() + 16);
+    let mut out = String::with_capacity(json.len().saturating_add(16));
     for c in json.chars() {
         if escaped(c) {
             // Writing to a String cannot fail.

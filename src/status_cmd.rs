@@ -302,7 +302,10 @@ fn text(value: &str) -> String {
 fn when(timestamp: &str, now: DateTime<Utc>) -> String {
     let shown = text(timestamp);
     match clock::parse_timestamp(timestamp) {
-        Some(t) if t <= now => format!("{shown} ({} ago)", duration((now - t).num_seconds())),
+        Some(t) if t <= now => format!(
+            "{shown} ({} ago)",
+            duration(now.signed_duration_since(t).num_seconds())
+        ),
         Some(_) => format!("{shown} (in the future: check the clock)"),
         None => shown,
     }

@@ -128,7 +128,8 @@ impl LabCsmsArgs {
     pub fn offline_after(&self) -> Duration {
         match self.offline_seconds {
             Some(seconds) => Duration::from_secs(seconds),
-            None => Duration::from_secs(u64::from(self.interval) * 2) + OFFLINE_MARGIN,
+            None => Duration::from_secs(u64::from(self.interval).saturating_mul(2))
+                .saturating_add(OFFLINE_MARGIN),
         }
     }
 }

@@ -223,7 +223,7 @@ fn ago(timestamp: Option<&str>, now: DateTime<Utc>) -> String {
     let Some(then) = timestamp.and_then(parse_timestamp) else {
         return "-".to_owned();
     };
-    let seconds = (now - then).num_seconds().max(0);
+    let seconds = now.signed_duration_since(then).num_seconds().max(0);
     if seconds < 120 {
         format!("{seconds} s ago")
     } else if seconds < 7200 {

@@ -252,26 +252,64 @@ fn walk(value: &Value, path: &mut String, found: &mut Vec<String>) {
 
 /// `YYYY-MM-DD` then `T`, `t` or a space, then `hh:mm`.
 fn looks_like_timestamp(text: &str) -> bool {
-    let b = text.as_bytes();
-    b.len() >= 16
-        && digits(&b[0..4])
-        && b[4] == b'-'
-        && digits(&b[5..7])
-        && b[7] == b'-'
-        && digits(&b[8..10])
-        && matches!(b[10], b'T' | b't' | b' ')
-        && digits(&b[11..13])
-        && b[13] == b':'
-        && digits(&b[14..16])
+    match text.as_bytes() {
+        [
+            y0,
+            y1,
+            y2,
+            y3,
+            b'-',
+            m0,
+            m1,
+            b'-',
+            d0,
+            d1,
+            b'T' | b't' | b' ',
+            h0,
+            h1,
+            b':',
+            n0,
+            n1,
+            ..,
+        ] => digits(&[*y0, *y1, *y2, *y3, *m0, *m1, *d0, *d1, *h0, *h1, *n0, *n1]),
+        _ => false,
+    }
 }
 
 /// `YYYY-MM-DDThh:mm:ss[.f{1,3}]Z` exactly.
 fn is_wire_timestamp(text: &str) -> bool {
     let b = text.as_bytes();
-    if b.len() < 20 || b[10] != b'T' || b[16] != b':' || !digits(&b[17..19]) {
+    let (Some(head), Some(rest)) = (b.get(..19), b.get(19..)) else {
+        return false;
+    };
+    let [
+        _,
+        _,
+        _,
+        _,
+        _,
+        _,
+        _,
+        _,
+        _,
+        _,
+        b'T',
+        _,
+        _,
+        _,
+        _,
+        _,
+        b':',
+        s0,
+        s1,
+    ] = head
+    else {
+        return false;
+    };
+    if !digits(&[*s0, *s1]) {
         return false;
     }
-    match &b[19..] {
+    match rest {
         [b'Z'] => true,
         [b'.', rest @ ..] => {
             let Some((b'Z', fraction)) = rest.split_last() else {

@@ -94,7 +94,7 @@ pub struct ScriptSettings {
 /// The steps of one session, in order.
 pub fn session(settings: &ScriptSettings) -> Vec<Step> {
     let step = settings.step;
-    let short = step / 2;
+    let short = step.checked_div(2).unwrap_or(step);
     let mut steps = vec![
         Step {
             action: Action::Enter(ChargerState::CableDetect),

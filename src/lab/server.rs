@@ -181,7 +181,7 @@ pub async fn serve(
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, remote)) => {
-                    next_conn += 1;
+                    next_conn = next_conn.saturating_add(1);
                     let _ = stream.set_nodelay(true);
                     connections.spawn(connection(
                         stream,

@@ -205,14 +205,17 @@ async fn run(
                         for output in step.action.apply(&mut firmware) {
                             print(&pty, host_open, &output);
                         }
-                        next_step += 1;
+                        next_step = next_step.saturating_add(1);
                         say(SimEvent::Step {
                             number: next_step,
                             of: steps.len(),
                             what: step.what,
                             state: firmware.state(),
                         });
-                        step_due = Some(Instant::now() + step.hold);
+                        step_due = Some(Instant::from(crate::deadline::after(
+                            Instant::now().into_std(),
+                            step.hold,
+                        )));
                     }
                     None => {
                         step_due = None;

@@ -545,7 +545,7 @@ fn number(value: &Value, path: &[&str]) -> Option<u32> {
 /// A station's text, bounded: the view lives as long as the lab runs.
 fn clip(text: &str) -> String {
     match text.char_indices().nth(MAX_FIELD_CHARS) {
-        Some((end, _)) => format!("{}...", &text[..end]),
+        Some((end, _)) => format!("{}...", text.get(..end).unwrap_or(text)),
         None => text.to_owned(),
     }
 }

@@ -70,8 +70,8 @@ pub fn encode(request: &Request, boot: &BootInfo, now: DateTime<Utc>) -> serde_j
                 "reportData": data,
             });
             // tbc defaults to false: omitted rather than sent as a redundant value.
-            if *tbc {
-                report["tbc"] = json!(true);
+            if *tbc && let Some(fields) = report.as_object_mut() {
+                fields.insert("tbc".into(), json!(true));
             }
             Ok(report)
         }

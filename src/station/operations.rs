@@ -186,8 +186,10 @@ impl Station {
         let view = self.live_view(&evse_available, &connector_status);
         let (known, unknown) = self.device_model.get_configuration(keys, &view);
         let mut answer = json!({ "configurationKey": known });
-        if !unknown.is_empty() {
-            answer["unknownKey"] = json!(unknown);
+        if !unknown.is_empty()
+            && let Some(fields) = answer.as_object_mut()
+        {
+            fields.insert("unknownKey".into(), json!(unknown));
         }
         Reply::Result(answer)
     }
