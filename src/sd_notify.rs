@@ -117,6 +117,16 @@ mod tests {
     }
 
     #[test]
+    fn a_huge_watchdog_usec_schedules_far_ahead_without_a_panic() {
+        // WATCHDOG_USEC comes from the environment: u64::MAX microseconds is half a million years.
+        let start = Instant::now();
+        let mut watchdog = Watchdog::new(Duration::from_micros(u64::MAX)).unwrap();
+        assert!(watchdog.ping_if_due(start));
+        assert!(watchdog.next_ping().unwrap() > start + Duration::from_secs(365 * 86_400));
+        assert!(!watchdog.ping_if_due(start));
+    }
+
+    #[test]
     fn a_late_wake_up_pings_once_and_starts_a_new_period() {
         let start = Instant::now();
         let mut watchdog = Watchdog::new(Duration::from_secs(2)).unwrap();
