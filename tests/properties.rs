@@ -34,7 +34,7 @@ use ocpp_station::ocpp::csms_request::{self, CsmsRequest};
 use ocpp_station::ocpp::{ActionKind, OcppVersion, v16, v201};
 use ocpp_station::rpc::{self, ErrorCode, Frame, FrameError};
 use ocpp_station::station::Station;
-use registered_station::registered_station;
+use registered_station::{registered_station, station_with_boot_answer};
 use serde_json::{Map, Value, json};
 
 // ---------------------------------------------------------------------------------------------
@@ -630,6 +630,67 @@ impl WallClock for FixedClock {
 fn station(version: OcppVersion, boot_status: &str) -> (Station, Instant) {
     let clock = FixedClock(Utc.with_ymd_and_hms(2026, 11, 22, 8, 0, 0).unwrap());
     registered_station(version, boot_status, Arc::new(clock))
+}
+
+/// An `interval` as a CSMS might send it: any size, any sign, as an integer, a float or a string.
+fn random_interval(rng: &mut Rng) -> Value {
+    let magnitude = match rng.below(6) {
+        0 => rng.below(600) as u64,
+        1 => rng.next() >> rng.below(64),
+        2 => u64::MAX - rng.below(3) as u64,
+        3 => (i64::MAX as u64).wrapping_add(rng.below(3) as u64),
+        4 => 7 * 86_400 + rng.below(3) as u64 - 1,
+        _ => rng.next(),
+    };
+    let float = magnitude as f64 * 10f64.powi(rng.below(300) as i32);
+    match rng.below(9) {
+        0 => json!(magnitude),
+        1 => json!(-(magnitude as i128).min(i64::MAX as i128) as i64),
+        2 => json!(float),
+        3 => json!(-float),
+        4 => json!(magnitude.to_string()),
+        5 => json!(format!("{float:e}")),
+        6 => json!(format!(" {magnitude} ")),
+        7 => random_value(rng, 2),
+        _ => json!(rng.below(2) as f64 / 3.0),
+    }
+}
+
+#[test]
+fn any_boot_interval_leaves_the_station_running_with_future_wake_ups() {
+    let mut rng = Rng::new(0x1D7E_57A1);
+    let statuses = ["Accepted", "Pending", "Rejected"];
+    for case in 0..6000 {
+        let version = if case % 2 == 0 {
+            OcppVersion::V201
+        } else {
+            OcppVersion::V16
+        };
+        let mut answer =
+            json!({"status": *rng.pick(&statuses), "interval": random_interval(&mut rng)});
+        if rng.chance(50) {
+            answer["currentTime"] = json!(random_string(&mut rng));
+        }
+        let clock = FixedClock(Utc.with_ymd_and_hms(2026, 11, 22, 8, 0, 0).unwrap());
+        let (mut station, start) = station_with_boot_answer(version, &answer, Arc::new(clock));
+        // Follow the station's own wake-ups for a while: each is in the future of the last,
+        // never more than a week ahead, and handling it never panics.
+        let mut now = start;
+        for _ in 0..6 {
+            while station.poll_transmit().is_some() {}
+            while station.poll_event().is_some() {}
+            let Some(wake) = station.poll_timeout() else {
+                break;
+            };
+            assert!(wake > now, "{answer}: a wake-up in the past");
+            assert!(
+                wake.duration_since(now) <= Duration::from_secs(7 * 86_400),
+                "{answer}: a wake-up more than a week ahead"
+            );
+            now = wake;
+            station.handle_timeout(now);
+        }
+    }
 }
 
 /// No JSON null anywhere (absent optional fields are omitted).

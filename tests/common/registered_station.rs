@@ -26,6 +26,18 @@ pub fn registered_station(
     boot_status: &str,
     clock: Arc<dyn WallClock>,
 ) -> (Station, Instant) {
+    let answer = json!({"status": boot_status, "interval": 300,
+                        "currentTime": "2026-11-22T08:00:00Z"});
+    station_with_boot_answer(version, &answer, clock)
+}
+
+/// A two-connector station, connected in `version`, whose BootNotification the CSMS answered
+/// with `answer`, verbatim; returns it and the instant it connected.
+pub fn station_with_boot_answer(
+    version: OcppVersion,
+    answer: &Value,
+    clock: Arc<dyn WallClock>,
+) -> (Station, Instant) {
     let defaults = Defaults {
         identity: "PROP_01".into(),
         security_profile: 2,
@@ -68,8 +80,7 @@ pub fn registered_station(
     if let Some(boot) = station.poll_transmit()
         && let Ok(boot) = serde_json::from_str::<Value>(&boot)
     {
-        let answer = json!([3, boot[1], {"status": boot_status, "interval": 300,
-                                         "currentTime": "2026-11-22T08:00:00Z"}]);
+        let answer = json!([3, boot[1], answer]);
         station.handle_text(now, &answer.to_string());
     }
     (station, now)
