@@ -80,7 +80,7 @@ if ! cargo deb --version >/dev/null 2>&1; then
   cargo install cargo-deb --locked
 fi
 
-args=(--locked)
+args=(--locked --package ocpp-station)
 if [ "$quick" -eq 1 ]; then
   # Cargo.toml's deb-check profile and light compression: a package in a fraction of the time.
   args+=(--profile deb-check --fast)

@@ -45,11 +45,13 @@ fi
 
 OCPP_TEST_PYTHON="$(pwd)/$venv/bin/python"
 export OCPP_TEST_PYTHON
-# Every target, unless the arguments pick some (--test once, --lib, ...).
-targets=(--all-targets)
+# Every target of every package (the station, its core, the lab), unless the arguments pick
+# some (--test once, --lib, -p ocpp-lab, ...).
+targets=(--workspace --all-targets)
 for arg in "$@"; do
   case "$arg" in
-    --test | --test=* | --tests | --lib | --bin | --bin=* | --bins | --bench | --bench=* | --benches) targets=() ;;
+    --test | --test=* | --tests | --lib | --bin | --bin=* | --bins | --bench | --bench=* | --benches) targets=(--workspace) ;;
+    -p | -p* | --package | --package=*) targets=() ;;
     --) break ;;
   esac
 done

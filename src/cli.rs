@@ -1,9 +1,7 @@
 //! The command line. Flags override the env file and the environment (see [`crate::config::load`]);
 //! everything else is configured through `OCPP_*` variables, documented in `env.example`.
 
-use std::path::PathBuf;
-
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
@@ -137,23 +135,6 @@ pub enum Command {
         #[arg(long, value_name = "PATH")]
         env_file: Option<PathBuf>,
     },
-    /// Show a whole charging session on this computer: the station's own code against a lab
-    /// CSMS, with a simulated charge controller on a pseudo-terminal. Needs no configuration
-    /// and nothing installed.
-    ///
-    /// The operator's view (registration, connector statuses and causes, heartbeats, message
-    /// counts, validation errors) is shown live: a table on a terminal, one line per change
-    /// when piped; a summary follows. Exit codes: 0 = the view showed every status the session
-    /// must produce and a Heartbeat, and no message failed validation; 1 = it did not; 2 = the
-    /// demo could not start; 130 = interrupted.
-    Demo(crate::demo::DemoArgs),
-    /// Run a CSMS for the lab bench: point a real station at it and watch what it sends.
-    ///
-    /// Accepts any path that ends in a station identity, speaks OCPP 2.0.1 and 1.6, answers Boot,
-    /// Heartbeat, StatusNotification, NotifyEvent, NotifyReport, SecurityEventNotification and
-    /// DataTransfer (NotImplemented for the rest), optionally checks every message against the
-    /// official schemas, and shows each station live (see docs/bench-testing.md).
-    LabCsms(crate::lab::options::LabCsmsArgs),
 }
 
 impl Cli {
@@ -322,19 +303,9 @@ mod tests {
     }
 
     #[test]
-    fn the_lab_tools_take_no_station_settings_after_their_name() {
-        for args in [
-            &["ocpp-station", "demo", "--env-file", "x.env"][..],
-            &["ocpp-station", "lab-csms", "--url-201", "ws://h/x"],
-            &["ocpp-station", "status", "--connectors", "2"],
-        ] {
-            let err = Cli::try_parse_from(args).unwrap_err();
-            assert_eq!(
-                err.kind(),
-                clap::error::ErrorKind::UnknownArgument,
-                "{args:?}"
-            );
-        }
+    fn status_takes_no_station_settings_after_its_name() {
+        let err = Cli::try_parse_from(["ocpp-station", "status", "--connectors", "2"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument);
     }
 
     #[test]
@@ -367,44 +338,6 @@ mod tests {
     }
 
     #[test]
-    fn lab_subcommands_need_no_configuration_flags() {
-        let cli = Cli::try_parse_from(["ocpp-station", "demo"]).unwrap();
-        let Some(Command::Demo(demo)) = cli.command else {
-            panic!("not the demo: {:?}", cli.command);
-        };
-        assert_eq!(demo.versions, crate::demo::DemoVersions::Both);
-        assert!(!demo.json && !demo.no_fault);
-        let cli = Cli::try_parse_from([
-            "ocpp-station",
-            "demo",
-            "--version",
-            "1.6",
-            "--json",
-            "--step-seconds",
-            "0.3",
-        ])
-        .unwrap();
-        let Some(Command::Demo(demo)) = cli.command else {
-            panic!("not the demo: {:?}", cli.command);
-        };
-        assert_eq!(
-            demo.versions,
-            crate::demo::DemoVersions::One(crate::ocpp::OcppVersion::V16)
-        );
-        assert_eq!(demo.step_seconds, std::time::Duration::from_millis(300));
-        let cli = Cli::try_parse_from([
-            "ocpp-station",
-            "lab-csms",
-            "--listen",
-            "0.0.0.0:9000",
-            "--any-password",
-        ])
-        .unwrap();
-        assert!(matches!(cli.command, Some(Command::LabCsms(ref lab)) if lab.any_password));
-        assert!(Cli::try_parse_from(["ocpp-station", "demo", "--version", "3"]).is_err());
-    }
-
-    #[test]
     fn bad_input_is_a_clap_error_not_a_panic() {
         for args in [
             &["ocpp-station", "--connectors", "two"][..],
@@ -412,6 +345,9 @@ mod tests {
             &["ocpp-station", "--timeout"],
             &["ocpp-station", "--no-such-flag"],
             &["ocpp-station", "launch"],
+            // The demo and the lab CSMS are the lab's (ocpp-lab), not the station's.
+            &["ocpp-station", "demo"],
+            &["ocpp-station", "lab-csms"],
         ] {
             assert!(Cli::try_parse_from(args).is_err(), "{args:?}");
         }

@@ -16,7 +16,7 @@ use crate::device_model;
 use crate::envfile::{self, EnvFileError};
 use crate::link::csms_url::{self, CsmsUrl, UrlProblem};
 use crate::metrics::Thresholds;
-use crate::metrics::health::DISK_HYSTERESIS_PERCENT;
+use crate::metrics::monitor::DISK_HYSTERESIS_PERCENT;
 use crate::ocpp::{OcppVersion, VERSION_SPELLINGS};
 use crate::redact;
 use crate::secret::Secret;
@@ -32,18 +32,7 @@ pub enum AuthMode {
     None,
 }
 
-/// What the station tells the CSMS about itself in BootNotification.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BootInfo {
-    /// `OCPP_VENDOR`: 1.6 chargePointVendor (<= 20), 2.0.1 vendorName (<= 50).
-    pub vendor: String,
-    /// `OCPP_MODEL`: <= 20 characters in both versions.
-    pub model: String,
-    /// `OCPP_SERIAL_NUMBER`: <= 25 characters.
-    pub serial_number: Option<String>,
-    /// `OCPP_FIRMWARE_VERSION`: <= 50 characters.
-    pub firmware_version: Option<String>,
-}
+pub use crate::ocpp::BootInfo;
 
 /// Which serial port the ESP32 charge controller is on.
 #[derive(Debug, Clone, PartialEq, Eq)]

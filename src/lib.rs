@@ -1,8 +1,10 @@
-//! ocpp-station: an OCPP 2.0.1 / 1.6J charge-point client for AC chargers.
+//! ocpp-station: an OCPP 2.0.1 / 1.6J charge-point client for AC chargers, the program that runs
+//! on the Pi.
 //!
-//! The crate is split into a pure protocol core ([`station`], [`rpc`], [`ocpp`]) that does no I/O
-//! and reads no clock, and a thin tokio shell ([`link`], [`daemon`], [`once`]) that owns the
-//! sockets, the clock and the signals. See `docs/architecture.md`.
+//! This crate is the shell: it owns the sockets ([`link`], [`session`]), the serial port
+//! ([`esp32`]), the files ([`config`], [`persist`], [`status_file`]), the clock and the signals
+//! ([`daemon`], [`once`]). Every decision is made by the pure core, `ocpp-station-core`, whose
+//! modules are re-exported here under the same names. See `docs/architecture.md`.
 #![forbid(unsafe_code)]
 // No panic from outside input: arithmetic saturates or is checked (instants and durations go
 // through `deadline`), and nothing indexes or slices what might be short. Tests may.
@@ -15,32 +17,24 @@
     )
 )]
 
-pub mod backoff;
+pub use ocpp_station_core::{backoff, deadline, device_model, ocpp, redact, rpc, secret, station};
+
 pub mod bounded_file;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod daemon;
-pub mod deadline;
-pub mod demo;
-pub mod device_model;
 pub mod envfile;
 pub mod esp32;
 pub mod health_task;
-pub mod lab;
 pub mod link;
 pub mod logging;
 pub mod metrics;
-pub mod ocpp;
 pub mod once;
 pub mod once_deadline;
 pub mod persist;
-pub mod redact;
-pub mod rpc;
 pub mod sd_notify;
-pub mod secret;
 pub mod session;
-pub mod station;
 pub mod status_cmd;
 pub mod status_file;
 pub mod status_source;

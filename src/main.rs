@@ -49,12 +49,6 @@ fn main() -> ExitCode {
             error.exit();
         }
     };
-    // The lab tools need no station configuration and keep their own log level.
-    match &cli.command {
-        Some(Command::Demo(args)) => return ocpp_station::demo::run(args),
-        Some(Command::LabCsms(args)) => return ocpp_station::lab::run(args),
-        _ => {}
-    }
     // From here on --once prints its line by its deadline whatever blocks, reading the env
     // file included (src/once_deadline.rs).
     let deadline = cli.once.then(|| {

@@ -58,7 +58,7 @@ impl Wiring {
         if let Some(warning) = warning {
             tracing::warn!("{warning}");
         }
-        let mut model = DeviceModel::new(&Defaults::from_config(config), &saved.overrides);
+        let mut model = DeviceModel::new(&device_model_defaults(config), &saved.overrides);
         for warning in model.take_warnings() {
             tracing::warn!("saved configuration: {warning}");
         }
@@ -143,5 +143,82 @@ pub fn dial_request<'a>(
         },
         tls: tls.clone(),
         timeout: config.call_timeout,
+    }
+}
+
+/// The defaults a loaded configuration gives. The security profile follows the primary
+/// version's URL: Basic auth is profile 2 over `wss://` and profile 1 over `ws://`.
+pub fn device_model_defaults(config: &Config) -> Defaults {
+    let primary_url = match config.primary {
+        OcppVersion::V201 => config.url_201.as_deref(),
+        OcppVersion::V16 => config.url_16.as_deref(),
+    };
+    let security_profile = match config.auth {
+        AuthMode::Mtls => 3,
+        AuthMode::Basic if primary_url.is_some_and(|u| u.starts_with("wss://")) => 2,
+        AuthMode::Basic => 1,
+        AuthMode::None => 0,
+    };
+    Defaults {
+        identity: config.station_name.clone(),
+        security_profile,
+        connectors: config.connectors,
+        heartbeat_interval: config.heartbeat_override.unwrap_or(Duration::ZERO),
+        backoff: config.backoff,
+        ping_interval: config.ping_interval,
+        offline_threshold: config.offline_threshold,
+        message_timeout: config.call_timeout,
+        vendor: config.boot_info.vendor.clone(),
+        model: config.boot_info.model.clone(),
+        serial_number: config.boot_info.serial_number.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::backoff::BackoffConfig;
+
+    #[test]
+    fn defaults_come_from_the_configuration() {
+        let load = |extra: &[(&str, &str)]| {
+            let mut vars: Vec<(String, String)> = [
+                ("OCPP_STATION_NAME", "ORGE_AC_009"),
+                ("OCPP_STATION_PASSWORD", "pw"),
+                ("OCPP_201_URL", "wss://csms.example.com/ocpp"),
+                ("OCPP_16_URL", "ws://csms.example.com/ocpp16"),
+                ("OCPP_CONNECTORS", "2"),
+                ("OCPP_HEARTBEAT_SECONDS", "120"),
+                ("OCPP_SERIAL_NUMBER", "SN-9"),
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+            vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+            let config =
+                crate::config::load(vars, None, &crate::config::CliOverrides::default()).unwrap();
+            device_model_defaults(&config)
+        };
+        let d = load(&[]);
+        assert_eq!(d.identity, "ORGE_AC_009");
+        assert_eq!(d.security_profile, 2);
+        assert_eq!(d.connectors, 2);
+        assert_eq!(d.heartbeat_interval, Duration::from_secs(120));
+        assert_eq!(d.backoff, BackoffConfig::default());
+        assert_eq!(d.ping_interval, Duration::from_secs(30));
+        assert_eq!(d.offline_threshold, Duration::from_secs(600));
+        assert_eq!(d.message_timeout, Duration::from_secs(30));
+        assert_eq!(
+            (d.vendor.as_str(), d.model.as_str()),
+            ("ocpp-station", "AC-Pi")
+        );
+        assert_eq!(d.serial_number.as_deref(), Some("SN-9"));
+        assert_eq!(load(&[("OCPP_PRIMARY", "1.6")]).security_profile, 1);
+        assert_eq!(load(&[("OCPP_AUTH_TYPE", "none")]).security_profile, 0);
+        assert_eq!(
+            load(&[("OCPP_HEARTBEAT_SECONDS", "0")]).heartbeat_interval,
+            Duration::ZERO
+        );
     }
 }

@@ -11,7 +11,7 @@
 //! followed by arguments (a bare inline `ocpp-station` names the program or its user, not a
 //! command; in a code block or the help it is the service itself). Lines ending in `\` are
 //! joined with the next. The command ends where the shell would end it: at ` #` (a comment),
-//! `|`, `;`, `&`, `>` or `<`. Anything else (`cargo run --release -- demo`,
+//! `|`, `;`, `&`, `>` or `<`. Anything else (`cargo run --release -p ocpp-lab -- demo`,
 //! `target/release/ocpp-station ...`, `sudo sh -c '...'`, `set -a; ...`) is not a command by
 //! this rule.
 //!
@@ -21,8 +21,11 @@
 //! - `--help`, `--version`, `check-config`: run, exit code 0;
 //! - `--once`: run against the test CSMS, exit code 0 (`accepted`);
 //! - `status`: run, the station is not running: exit code 3, never a usage error;
-//! - the service itself, `demo` and `lab-csms` (they run until stopped, or a minute): the
-//!   command line is parsed exactly as the binary parses it, and must be accepted.
+//! - the service itself (it runs until stopped): the command line is parsed exactly as the
+//!   binary parses it, and must be accepted.
+//!
+//! The same rule finds the `ocpp-lab` commands, which the lab's own tests check
+//! (crates/lab/tests/doc_commands.rs).
 
 #![allow(
     clippy::unwrap_used,
@@ -31,109 +34,33 @@
 )]
 
 mod common;
+#[path = "common/doc_commands.rs"]
+mod doc_commands;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use clap::Parser as _;
 use common::{Csms, TEST_PASSWORD, csms_config, fresh_state_dir, manifest_dir, station_command};
+use doc_commands::{Found, command_in, commands_in_doc, commands_in_docs};
 use ocpp_station::cli::{Cli, Command};
 
-/// Where a command was found, for messages.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Found {
-    command: String,
-    source: String,
-}
-
-/// The command in `text` by the rule above, or `None`.
-fn command_in(text: &str, bare_allowed: bool) -> Option<String> {
-    let text = text.trim();
-    let text = text.strip_prefix("sudo ").unwrap_or(text).trim_start();
-    let end = [" #", "|", ";", "&", ">", "<"]
-        .iter()
-        .filter_map(|op| text.find(op))
-        .min()
-        .unwrap_or(text.len());
-    let command = text.get(..end).unwrap_or(text).trim();
-    let is_command =
-        command.starts_with("ocpp-station ") || (bare_allowed && command == "ocpp-station");
-    is_command.then(|| command.split_whitespace().collect::<Vec<_>>().join(" "))
-}
-
-/// The inline code spans of one line.
-fn inline_spans(line: &str) -> Vec<&str> {
-    line.split('`').skip(1).step_by(2).collect()
-}
-
-/// Commands in a Markdown document (or, with `markdown` false, in env.example's comments).
-fn commands_in_doc(text: &str, markdown: bool, source: &str, out: &mut Vec<Found>) {
-    let mut in_fence = false;
-    let mut pending = String::new();
-    for line in text.lines() {
-        if markdown && line.trim_start().starts_with("```") {
-            in_fence = !in_fence;
-            continue;
-        }
-        let code = markdown && (in_fence || line.starts_with("    ") || line.starts_with('\t'));
-        if code {
-            pending.push_str(line.trim());
-            if let Some(joined) = pending.strip_suffix('\\') {
-                pending = format!("{joined} ");
-                continue;
-            }
-            let whole = std::mem::take(&mut pending);
-            if let Some(command) = command_in(&whole, true) {
-                out.push(Found {
-                    command,
-                    source: source.to_owned(),
-                });
-            }
-            continue;
-        }
-        pending.clear();
-        for span in inline_spans(line) {
-            if let Some(command) = command_in(span, false) {
-                out.push(Found {
-                    command,
-                    source: source.to_owned(),
-                });
-            }
-        }
-    }
-}
+/// The program whose commands this test runs (the lab's are checked by the lab's tests).
+const PROGRAM: &str = "ocpp-station";
 
 /// Every command the docs and the help show.
 fn all_commands() -> Vec<Found> {
-    let root = manifest_dir();
-    let mut found = Vec::new();
-    let mut docs: Vec<PathBuf> = std::fs::read_dir(root.join("docs"))
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|e| e == "md"))
-        .collect();
-    docs.sort();
-    docs.insert(0, root.join("README.md"));
-    for path in docs {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let name = path.strip_prefix(&root).unwrap().display().to_string();
-        commands_in_doc(&text, true, &name, &mut found);
-    }
-    let env_example = std::fs::read_to_string(root.join("env.example")).unwrap();
-    commands_in_doc(&env_example, false, "env.example", &mut found);
-
+    let mut found = commands_in_docs(&manifest_dir(), PROGRAM);
     for args in [
         &["--help"][..],
         &["check-config", "--help"],
         &["status", "--help"],
-        &["demo", "--help"],
-        &["lab-csms", "--help"],
     ] {
         let output = station_command(&[], args).output().unwrap();
         assert!(output.status.success(), "{args:?}");
         let help = String::from_utf8_lossy(&output.stdout).into_owned();
         for line in help.lines() {
-            if let Some(command) = command_in(line, true) {
+            if let Some(command) = command_in(line, PROGRAM, true) {
                 found.push(Found {
                     command,
                     source: format!("ocpp-station {}", args.join(" ")),
@@ -196,7 +123,6 @@ fn check_for(args: &[String]) -> Result<Check, String> {
     Ok(match cli.command {
         Some(Command::CheckConfig(_)) => Check::Run(&[0]),
         Some(Command::Status { .. }) => Check::Run(&[3]),
-        Some(Command::Demo(_) | Command::LabCsms(_)) => Check::Parse,
         None if cli.once => Check::Run(&[0]),
         None => Check::Parse,
     })
@@ -205,32 +131,40 @@ fn check_for(args: &[String]) -> Result<Check, String> {
 #[test]
 fn the_extraction_rule() {
     assert_eq!(
-        command_in("sudo ocpp-station status   # comment", false).as_deref(),
+        command_in("sudo ocpp-station status   # comment", PROGRAM, false).as_deref(),
         Some("ocpp-station status")
     );
     assert_eq!(
-        command_in("ocpp-station status --json | jq .health", false).as_deref(),
+        command_in("ocpp-station status --json | jq .health", PROGRAM, false).as_deref(),
         Some("ocpp-station status --json")
     );
     assert_eq!(
-        command_in("ocpp-station", false),
+        command_in("ocpp-station", PROGRAM, false),
         None,
         "a name, not a command"
     );
     assert_eq!(
-        command_in("ocpp-station", true).as_deref(),
+        command_in("ocpp-station", PROGRAM, true).as_deref(),
         Some("ocpp-station")
     );
-    assert_eq!(command_in("cargo run --release -- demo", true), None);
-    assert_eq!(command_in("target/release/ocpp-station demo", true), None);
     assert_eq!(
-        command_in("set -a; . FILE; set +a; ocpp-station --once", true),
+        command_in("cargo run --release -p ocpp-lab -- demo", PROGRAM, true),
+        None
+    );
+    assert_eq!(
+        command_in("target/release/ocpp-station status", PROGRAM, true),
+        None
+    );
+    assert_eq!(command_in("ocpp-stationx status", PROGRAM, true), None);
+    assert_eq!(
+        command_in("set -a; . FILE; set +a; ocpp-station --once", PROGRAM, true),
         None
     );
     let mut found = Vec::new();
     commands_in_doc(
-        "text `ocpp-station check-config` and `ocpp-station`\n\n```sh\nocpp-station lab-csms \\\n  --json \\\n  | jq .\n```\n\n    sudo ocpp-station --once  # smoke test\n",
+        "text `ocpp-station check-config` and `ocpp-station`\n\n```sh\nocpp-station status \\\n  --json \\\n  | jq .\n```\n\n    sudo ocpp-station --once  # smoke test\n",
         true,
+        PROGRAM,
         "x",
         &mut found,
     );
@@ -239,7 +173,7 @@ fn the_extraction_rule() {
         commands,
         [
             "ocpp-station check-config",
-            "ocpp-station lab-csms --json",
+            "ocpp-station status --json",
             "ocpp-station --once"
         ]
     );
@@ -254,9 +188,11 @@ fn the_extraction_rule() {
         check_for(&words("--once --env-file F")),
         Ok(Check::Run(&[0]))
     );
-    assert_eq!(check_for(&words("lab-csms --json")), Ok(Check::Parse));
     assert_eq!(check_for(&[]), Ok(Check::Parse));
-    assert!(check_for(&words("demo --env-file F")).is_err());
+    assert!(
+        check_for(&words("demo")).is_err(),
+        "the lab's, not the station's"
+    );
 }
 
 #[test]

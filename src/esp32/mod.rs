@@ -1,11 +1,9 @@
 //! The ESP32 charge controller over its USB serial port (see docs/esp32.md).
 //!
-//! `frame` reads its ASCII lines, `state` turns its charger states into connector status,
-//! `command` keeps its binary commands safe; all three are pure. `port` is the tokio task that
-//! owns the serial port.
+//! The protocol is the core's (`frame`, `state`, `command`, re-exported here); `discover`
+//! resolves the port (a by-id link or `auto`) and `port` is the tokio task that owns it.
 
-pub mod command;
+pub use ocpp_station_core::esp32::{command, frame, state};
+
 pub mod discover;
-pub mod frame;
 pub mod port;
-pub mod state;

@@ -6,7 +6,7 @@
 //! - [`dial`](mod@dial): TCP, TLS, the upgrade with Basic auth and the subprotocol offer, and a
 //!   [`DialError`] that says what went wrong in a technician's words and classifies it
 //!   ([`DialError::outcome`], [`DialError::is_version_mismatch`]).
-//! - [`plan`]: pure (no I/O, no clock) choice of the next URL, offer and wait: version fallback
+//! - [`plan`] (the core's): pure (no I/O, no clock) choice of the next URL, offer and wait: version fallback
 //!   and RetryBackOff, driven by the outcomes the caller records.
 //!
 //! The caller's loop, in short:
@@ -26,10 +26,19 @@
 
 pub mod csms_url;
 pub mod dial;
-pub mod plan;
 pub mod tls;
+
+/// The core's dial plan, over this shell's validated URLs.
+pub use ocpp_station_core::dial_plan as plan;
 
 pub use csms_url::{CsmsUrl, UrlProblem};
 pub use dial::{DialError, DialRequest, MAX_MESSAGE_SIZE, WsStream, dial};
-pub use plan::{Attempt, DialPlan, PlanError, PlanSettings};
+pub use plan::PlanError;
 pub use tls::{TlsFile, TlsSetupError, client_config};
+
+/// The dial plan of this station: which [`CsmsUrl`] to dial next, offering what, and when.
+pub type DialPlan = plan::DialPlan<CsmsUrl>;
+/// One dial the plan asks for.
+pub type Attempt = plan::Attempt<CsmsUrl>;
+/// What the plan is built from.
+pub type PlanSettings = plan::PlanSettings<CsmsUrl>;

@@ -28,9 +28,13 @@ pub const TEST_PASSWORD: &str = "s3cr3t-Pa55w0rd-never-printed";
 /// Safety net for every wait, in seconds. Never a statement about speed.
 pub const DEADLINE: u64 = 30;
 
-/// The crate root.
+/// The workspace root (the station's package), whichever member's tests include this module:
+/// it holds `tests/csms`, `schemas` and `.venv`.
 pub fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.ancestors()
+        .find(|dir| dir.join("tests").join("csms").join("csms.py").is_file())
+        .map_or(here.clone(), Path::to_path_buf)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -602,16 +606,35 @@ impl Env {
     }
 }
 
-/// The station binary under test: the one this test build made, or the one `OCPP_STATION_BIN`
-/// names (`.ci/run` runs the integration tests again against the static package build that way).
+/// The station binary under test: the one `OCPP_STATION_BIN` names (`.ci/run` runs the
+/// integration tests again against the static package build that way), else the one this test
+/// build made; from another workspace member's tests (the lab's), the one beside this test's
+/// build directory, which `cargo test --workspace` builds with the station's own tests.
 pub fn station_bin() -> &'static str {
     static BIN: OnceLock<String> = OnceLock::new();
     BIN.get_or_init(|| {
         std::env::var("OCPP_STATION_BIN")
             .ok()
             .filter(|path| !path.is_empty())
-            .unwrap_or_else(|| env!("CARGO_BIN_EXE_ocpp-station").to_owned())
+            .or_else(|| option_env!("CARGO_BIN_EXE_ocpp-station").map(str::to_owned))
+            .unwrap_or_else(|| sibling_bin("ocpp-station"))
     })
+}
+
+/// `name` in the build directory this test binary runs from (`target/<profile>/deps/..`).
+fn sibling_bin(name: &str) -> String {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|dir| dir.join(name))
+        .expect("the test binary sits in target/<profile>/deps");
+    assert!(
+        bin.is_file(),
+        "{} is not built: run the whole suite (scripts/test.sh), or cargo build -p {name}",
+        bin.display()
+    );
+    bin.to_string_lossy().into_owned()
 }
 
 /// A command for the station with a cleared environment: PATH plus `env` only, so that the

@@ -1,0 +1,421 @@
+//! The operator's view as a compact text table, for a terminal. Pure: snapshot and time in,
+//! text out. Everything a station sent is passed through [`ocpp_station::redact::printable`], so a
+//! hostile identity or vendor string cannot move the cursor or clear the screen.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Utc};
+
+use super::view::{Cause, ConnectorSnapshot, HealthSnapshot, StationSnapshot};
+use ocpp_station::clock::parse_timestamp;
+use ocpp_station::redact::printable;
+
+/// Clears the terminal and moves the cursor home, before a redraw.
+pub const CLEAR_SCREEN: &str = "\x1b[H\x1b[2J";
+
+/// The table for `stations`, below the `header` lines.
+pub fn table(header: &[String], stations: &[StationSnapshot], now: DateTime<Utc>) -> String {
+    let mut out = String::new();
+    for line in header {
+        let _ = writeln!(out, "{line}");
+    }
+    if !header.is_empty() {
+        out.push('\n');
+    }
+    if stations.is_empty() {
+        out.push_str("no station has connected yet\n");
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "{:<20} {:<8} {:<6} {:<9} {:<12} {:<8} {:<9} VENDOR / MODEL / SERIAL / FIRMWARE",
+        "STATION", "LINK", "OCPP", "BOOT", "HEARTBEAT", "MSGS", "INVALID"
+    );
+    for station in stations {
+        station_rows(&mut out, station, now);
+    }
+    out
+}
+
+fn station_rows(out: &mut String, s: &StationSnapshot, now: DateTime<Utc>) {
+    let link = match (s.online, s.connected) {
+        (true, _) => "online",
+        (false, true) => "silent",
+        (false, false) => "offline",
+    };
+    let boot = s.boot.as_ref();
+    let identity = cell(Some(&s.identity), 20);
+    let version = s.version.as_deref().unwrap_or("-");
+    let status = boot
+        .and_then(|b| b.status.as_deref())
+        .map(|status| cell(Some(status), 9))
+        .unwrap_or_else(|| "-".to_owned());
+    let heartbeat = ago(s.last_heartbeat.as_deref(), now);
+    let messages = format!("{}/{}", s.messages.received, s.messages.sent);
+    let identification = boot
+        .map(|b| {
+            [&b.vendor, &b.model, &b.serial_number, &b.firmware_version]
+                .iter()
+                .map(|field| cell(field.as_deref(), 25))
+                .collect::<Vec<_>>()
+                .join(" / ")
+        })
+        .unwrap_or_else(|| "-".to_owned());
+    let _ = writeln!(
+        out,
+        "{identity:<20} {link:<8} {version:<6} {status:<9} {heartbeat:<12} {messages:<8} {:<9} {identification}",
+        s.validation_errors.count
+    );
+    if let Some(note) = boot_note(s) {
+        let _ = writeln!(out, "    boot: {}", note.text());
+    }
+    for connector in &s.connectors {
+        connector_row(out, connector, now);
+    }
+    if let Some(health) = &s.health {
+        let _ = writeln!(
+            out,
+            "    {:<24} {} ({})",
+            "health",
+            health_text(health),
+            ago(Some(&health.at), now)
+        );
+    }
+    if let Some(reason) = &s.last_disconnect {
+        let _ = writeln!(out, "    connection ended: {}", cell(Some(reason), 100));
+    }
+    if let Some(reason) = &s.last_refusal {
+        let _ = writeln!(out, "    last refusal: {}", cell(Some(reason), 100));
+    }
+    for invalid in &s.validation_errors.recent {
+        let _ = writeln!(
+            out,
+            "    ! {} {}: {}",
+            short_time(&invalid.at),
+            cell(invalid.action.as_deref(), 40),
+            cell(Some(&invalid.message), 160)
+        );
+    }
+}
+
+/// Why a station that has connected shows no boot data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BootNote {
+    /// Nothing heard yet: the Boot may still be coming, or the station registered earlier.
+    NotYet,
+    /// It sent other messages and no Boot: it registered before this lab started. A station
+    /// sends BootNotification once per start, not when it reconnects.
+    RegisteredBefore,
+}
+
+impl BootNote {
+    /// The words for the operator.
+    pub fn text(self) -> &'static str {
+        match self {
+            BootNote::NotYet => {
+                "no BootNotification yet (a station registered before this lab started sends \
+                 none when it reconnects)"
+            }
+            BootNote::RegisteredBefore => {
+                "registered before this lab started (a station does not boot again when it \
+                 reconnects)"
+            }
+        }
+    }
+}
+
+/// The note for a station that has connected and shows no boot data; `None` once it booted.
+pub fn boot_note(s: &StationSnapshot) -> Option<BootNote> {
+    if s.boot.is_some() || s.connections == 0 {
+        None
+    } else if s.messages.received > 0 {
+        Some(BootNote::RegisteredBefore)
+    } else {
+        Some(BootNote::NotYet)
+    }
+}
+
+/// `evse 1 connector 1` (2.0.1), `connector 0 (station)`, `connector 1` (1.6).
+pub fn connector_name(c: &ConnectorSnapshot) -> String {
+    match c.evse {
+        Some(evse) => format!("evse {evse} connector {}", c.connector),
+        None if c.connector == 0 => "connector 0 (station)".to_owned(),
+        None => format!("connector {}", c.connector),
+    }
+}
+
+fn connector_row(out: &mut String, c: &ConnectorSnapshot, now: DateTime<Utc>) {
+    let name = connector_name(c);
+    let status = cell(c.status.as_deref(), 16);
+    let since = ago(c.since.as_deref(), now);
+    let history = c
+        .history
+        .iter()
+        .map(|s| cell(Some(s), 16))
+        .collect::<Vec<_>>()
+        .join(" > ");
+    let _ = writeln!(
+        out,
+        "    {name:<24} {status:<16} {since:<10} seen: {history}"
+    );
+    if let Some(cause) = &c.cause {
+        let _ = writeln!(out, "    {:<24} cause: {}", "", cause_text(cause));
+    }
+}
+
+/// The station's last measurement in one line: `SoC 52.6 °C, CPU 3.2 %, load 0.31, memory
+/// 384/3796 MiB, disk / 41.4 %`, then the Pi's power and throttling flags when set now.
+pub fn health_text(health: &HealthSnapshot) -> String {
+    const MIB: u64 = 1 << 20;
+    let m = &health.sample;
+    let mut parts = Vec::new();
+    if let Some(temp) = m.soc_temp_c {
+        parts.push(format!("SoC {temp:.1} °C"));
+    }
+    parts.push(format!("CPU {:.1} %", m.cpu_percent));
+    parts.push(format!("load {:.2}", m.load_average[0]));
+    parts.push(format!(
+        "memory {}/{} MiB",
+        m.memory_used_bytes / MIB,
+        m.memory_total_bytes / MIB
+    ));
+    if let Some(disk) = m.disk_root {
+        parts.push(format!("disk / {:.1} %", disk.percent));
+    }
+    if let Some(flags) = m.throttled {
+        if flags.under_voltage {
+            parts.push("UNDER-VOLTAGE".to_owned());
+        }
+        if flags.throttled {
+            parts.push("THROTTLED".to_owned());
+        }
+    }
+    parts.join(", ")
+}
+
+/// A cause in one line, in the same words for either version: the code (1.6 `errorCode`, 2.0.1
+/// `techCode`), what happened (1.6 `info`, 2.0.1 `techInfo`) and the vendor's code:
+/// `GroundFailure (earth fault)`, `OtherError (phase fault) [PHASE_FAULT]`.
+pub fn cause_text(cause: &Cause) -> String {
+    let mut parts = Vec::new();
+    if let Some(code) = cause.error_code.as_ref().or(cause.tech_code.as_ref()) {
+        parts.push(cell(Some(code), 40));
+    }
+    if let Some(info) = cause.info.as_ref().or(cause.tech_info.as_ref()) {
+        parts.push(format!("({})", cell(Some(info), 100)));
+    }
+    if let Some(vendor) = &cause.vendor_error_code {
+        parts.push(format!("[{}]", cell(Some(vendor), 60)));
+    }
+    parts.join(" ")
+}
+
+/// A value for a cell: printable, at most `max` characters, `-` when absent.
+pub fn cell(value: Option<&str>, max: usize) -> String {
+    match value {
+        Some(value) if !value.is_empty() => printable(value, max),
+        _ => "-".to_owned(),
+    }
+}
+
+/// `12 s ago`, `3 min ago`; `-` when absent or unreadable.
+fn ago(timestamp: Option<&str>, now: DateTime<Utc>) -> String {
+    let Some(then) = timestamp.and_then(parse_timestamp) else {
+        return "-".to_owned();
+    };
+    let seconds = now.signed_duration_since(then).num_seconds().max(0);
+    if seconds < 120 {
+        format!("{seconds} s ago")
+    } else if seconds < 7200 {
+        format!("{} min ago", seconds / 60)
+    } else {
+        format!("{} h ago", seconds / 3600)
+    }
+}
+
+/// `hh:mm:ss` of an OCPP timestamp, or the text as it is.
+fn short_time(timestamp: &str) -> String {
+    parse_timestamp(timestamp)
+        .map(|t| t.format("%H:%M:%S").to_string())
+        .unwrap_or_else(|| printable(timestamp, 30))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::view::{BootSnapshot, InvalidSnapshot, MessageCounts, ValidationSummary};
+    use chrono::TimeZone;
+
+    fn station() -> StationSnapshot {
+        StationSnapshot {
+            identity: "CP\u{1b}[2J_1".into(),
+            online: true,
+            connected: true,
+            version: Some("1.6".into()),
+            remote: Some("127.0.0.1:1".into()),
+            connections: 1,
+            boot: Some(BootSnapshot {
+                status: Some("Accepted".into()),
+                vendor: Some("Vendor".into()),
+                model: Some("Model".into()),
+                serial_number: None,
+                firmware_version: Some("1.0".into()),
+                reason: None,
+            }),
+            connectors: vec![
+                ConnectorSnapshot {
+                    evse: None,
+                    connector: 0,
+                    status: Some("Available".into()),
+                    cause: None,
+                    since: Some("2026-01-01T00:00:00.000Z".into()),
+                    history: vec!["Available".into()],
+                },
+                ConnectorSnapshot {
+                    evse: None,
+                    connector: 1,
+                    status: Some("Faulted".into()),
+                    cause: Some(Cause {
+                        error_code: Some("GroundFailure".into()),
+                        info: Some("earth fault".into()),
+                        vendor_error_code: None,
+                        tech_code: None,
+                        tech_info: None,
+                    }),
+                    since: Some("2026-01-01T00:00:50.000Z".into()),
+                    history: vec!["Available".into(), "Faulted".into()],
+                },
+            ],
+            last_heartbeat: Some("2026-01-01T00:00:55.000Z".into()),
+            health: Some(HealthSnapshot {
+                at: "2026-01-01T00:00:30.000Z".into(),
+                sample: serde_json::from_value(serde_json::json!({
+                    "cpu_percent": 3.25, "load_average": [0.31, 0.22, 0.18],
+                    "memory_used_bytes": 402_653_184u64, "memory_total_bytes": 3_980_394_496u64,
+                    "soc_temp_c": 52.6, "uptime_seconds": 100,
+                    "disk_root": {"used_bytes": 1, "total_bytes": 2, "percent": 41.4},
+                    "throttled": {"raw": 327_685, "under_voltage": true, "frequency_capped": false,
+                        "throttled": true, "soft_temp_limit": false,
+                        "under_voltage_occurred": true, "frequency_capping_occurred": false,
+                        "throttling_occurred": true, "soft_temp_limit_occurred": false}
+                }))
+                .unwrap(),
+            }),
+            last_seen: None,
+            last_disconnect: None,
+            last_refusal: None,
+            messages: MessageCounts {
+                received: 7,
+                sent: 7,
+                ..MessageCounts::default()
+            },
+            validation_errors: ValidationSummary {
+                count: 1,
+                recent: vec![InvalidSnapshot {
+                    at: "2026-01-01T00:00:01.000Z".into(),
+                    action: Some("StatusNotification".into()),
+                    message: "/status: bad".into(),
+                }],
+            },
+        }
+    }
+
+    #[test]
+    fn the_table_shows_link_boot_connectors_causes_and_errors() {
+        let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 1, 0).unwrap();
+        let text = table(&["lab".to_owned()], &[station()], now);
+        assert!(text.starts_with("lab\n\nSTATION"), "{text}");
+        assert!(
+            !text.contains('\u{1b}'),
+            "control characters must be escaped:\n{text}"
+        );
+        for expected in [
+            "online",
+            "Accepted",
+            "5 s ago",
+            "7/7",
+            "Vendor / Model / - / 1.0",
+            "connector 0 (station)",
+            "Faulted",
+            "10 s ago",
+            "seen: Available > Faulted",
+            "cause: GroundFailure (earth fault)",
+            "health                   SoC 52.6 °C, CPU 3.2 %, load 0.31, memory 384/3796 MiB, \
+             disk / 41.4 %, UNDER-VOLTAGE, THROTTLED (30 s ago)",
+            "! 00:00:01 StatusNotification: /status: bad",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn an_empty_view_says_so() {
+        let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 1, 0).unwrap();
+        assert!(table(&[], &[], now).contains("no station has connected yet"));
+    }
+
+    #[test]
+    fn causes_read_as_one_line() {
+        let cause = Cause {
+            error_code: Some("OtherError".into()),
+            info: Some("phase fault".into()),
+            vendor_error_code: Some("PHASE_FAULT".into()),
+            ..Cause::default()
+        };
+        assert_eq!(cause_text(&cause), "OtherError (phase fault) [PHASE_FAULT]");
+        let cause = Cause {
+            tech_code: Some("GroundFailure".into()),
+            ..Cause::default()
+        };
+        assert_eq!(cause_text(&cause), "GroundFailure");
+    }
+
+    #[test]
+    fn a_cause_reads_the_same_in_either_version() {
+        let v16 = Cause {
+            error_code: Some("OtherError".into()),
+            info: Some("recovering from a fault (HARDFAULT_END)".into()),
+            ..Cause::default()
+        };
+        let v201 = Cause {
+            tech_code: Some("OtherError".into()),
+            tech_info: Some("recovering from a fault (HARDFAULT_END)".into()),
+            ..Cause::default()
+        };
+        assert_eq!(
+            cause_text(&v201),
+            "OtherError (recovering from a fault (HARDFAULT_END))"
+        );
+        assert_eq!(cause_text(&v201), cause_text(&v16));
+    }
+
+    #[test]
+    fn a_station_without_boot_data_says_why() {
+        let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 1, 0).unwrap();
+        let mut s = station();
+        s.boot = None;
+        s.messages = MessageCounts::default();
+        let text = table(&[], &[s.clone()], now);
+        assert!(text.contains("boot: no BootNotification yet"), "{text}");
+        // It has sent something, and no Boot: it registered earlier.
+        s.messages.received = 1;
+        let text = table(&[], &[s.clone()], now);
+        assert!(
+            text.contains("boot: registered before this lab started"),
+            "{text}"
+        );
+        s.boot = station().boot;
+        assert!(!table(&[], &[s], now).contains("boot:"));
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        let now = Utc.with_ymd_and_hms(2026, 1, 1, 3, 0, 0).unwrap();
+        assert_eq!(ago(Some("2026-01-01T02:59:30Z"), now), "30 s ago");
+        assert_eq!(ago(Some("2026-01-01T02:50:00Z"), now), "10 min ago");
+        assert_eq!(ago(Some("2026-01-01T00:00:00Z"), now), "3 h ago");
+        assert_eq!(ago(Some("garbage"), now), "-");
+        assert_eq!(ago(None, now), "-");
+    }
+}
