@@ -16,6 +16,8 @@
 //! - [`clock`], [`deadline`], [`secret`], [`redact`]: timestamps, saturating deadlines, a
 //!   password that never prints, and text made safe to show.
 #![forbid(unsafe_code)]
+// Every public item says what it is for: the core is the project's reference for its rules.
+#![deny(missing_docs)]
 // No panic from outside input: arithmetic saturates or is checked (instants and durations go
 // through `deadline`), and nothing indexes or slices what might be short. Tests may.
 #![cfg_attr(
