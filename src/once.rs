@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::clock::{SystemClock, WallClock, format_timestamp};
 use crate::config::Config;
@@ -22,7 +21,7 @@ use crate::esp32;
 use crate::esp32::port::{ControllerSnapshot, SnapshotHandle};
 use crate::link::{self};
 use crate::metrics::{Sample, Sampler, SamplerPaths};
-use crate::ocpp::{self, OcppVersion, RegistrationStatus, Request};
+use crate::ocpp::{self, Answer, OcppVersion, RegistrationStatus};
 use crate::session::{self, Control, Observer, SessionEnd};
 use crate::station::{CallOutcome, Event, Station};
 use crate::status_source::StatusSource;
@@ -198,7 +197,6 @@ impl OnceReport {
 /// Tracks the run's progress from the core's events.
 struct OnceObserver<'a> {
     report: &'a mut OnceReport,
-    version: OcppVersion,
     heartbeat_requested: bool,
     finished: bool,
 }
@@ -215,60 +213,46 @@ impl Observer for OnceObserver<'_> {
             utc: format_timestamp(record.sent_utc),
             ..Default::default()
         };
-        if let Request::Status {
-            connector, status, ..
-        } = &record.request
-        {
-            match self.version {
-                OcppVersion::V201 => {
-                    message.evse_id = Some(*connector);
-                    message.connector_id = Some(1);
-                    message.connector_status =
-                        Some(format!("{:?}", ocpp::v201::connector_status(status)));
-                }
-                OcppVersion::V16 => {
-                    message.connector_id = Some(*connector);
-                    message.connector_status = Some(status.name().to_owned());
-                }
-            }
+        if let Some(reported) = record.reported_status() {
+            message.evse_id = reported.evse_id;
+            message.connector_id = Some(reported.connector_id);
+            message.connector_status = Some(reported.status.to_owned());
         }
         let mut control = Control::Continue;
         match &record.outcome {
-            CallOutcome::Result(payload) => {
+            CallOutcome::Result(answer) => {
                 message.response = "CallResult";
-                summarize(&mut message, payload);
-                match &record.request {
-                    Request::Boot(_) => match ocpp::parse_boot_answer(payload) {
-                        Ok(answer) => match answer.status {
-                            RegistrationStatus::Accepted => {}
-                            RegistrationStatus::Pending => {
-                                self.report.set("boot_pending", Some(format!(
-                                    "the CSMS answered BootNotification with Pending (retry in {} s): the station is not registered yet",
-                                    answer.interval
-                                )));
-                                control = Control::Finish;
-                            }
-                            RegistrationStatus::Rejected => {
-                                self.report.set("boot_rejected", Some(
-                                    "the CSMS rejected the BootNotification: the station is not registered at the CSMS under this identity".into(),
-                                ));
-                                control = Control::Finish;
-                            }
-                        },
-                        Err(why) => {
-                            self.report.set(
-                                "protocol_error",
-                                Some(format!("unreadable BootNotification answer: {why}")),
-                            );
+                summarize(&mut message, answer);
+                match answer {
+                    Answer::Boot(boot) => match boot.status {
+                        RegistrationStatus::Accepted => {}
+                        RegistrationStatus::Pending => {
+                            self.report.set("boot_pending", Some(format!(
+                                "the CSMS answered BootNotification with Pending (retry in {} s): the station is not registered yet",
+                                boot.interval
+                            )));
+                            control = Control::Finish;
+                        }
+                        RegistrationStatus::Rejected => {
+                            self.report.set("boot_rejected", Some(
+                                "the CSMS rejected the BootNotification: the station is not registered at the CSMS under this identity".into(),
+                            ));
                             control = Control::Finish;
                         }
                     },
-                    Request::Heartbeat if self.heartbeat_requested => {
+                    Answer::UnreadableBoot { why, .. } => {
+                        self.report.set(
+                            "protocol_error",
+                            Some(format!("unreadable BootNotification answer: {why}")),
+                        );
+                        control = Control::Finish;
+                    }
+                    Answer::Heartbeat { .. } if self.heartbeat_requested => {
                         self.report.set("accepted", None);
                         self.finished = true;
                         control = Control::Finish;
                     }
-                    _ => {}
+                    Answer::Heartbeat { .. } | Answer::Acknowledged => {}
                 }
             }
             CallOutcome::Error { code, description } => {
@@ -312,16 +296,20 @@ impl Observer for OnceObserver<'_> {
     }
 }
 
-fn summarize(message: &mut MessageReport, payload: &Value) {
-    message.status = payload
-        .get("status")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    message.interval = payload.get("interval").and_then(Value::as_u64);
-    message.current_time = payload
-        .get("currentTime")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+/// What the report shows of an answer: the Boot decision, and the CSMS's clock as it wrote it.
+fn summarize(message: &mut MessageReport, answer: &Answer) {
+    match answer {
+        Answer::Boot(boot) => {
+            message.status = Some(boot.status.to_string());
+            message.interval = Some(boot.interval);
+            message.current_time = boot.current_time.as_ref().map(|t| t.as_sent.clone());
+        }
+        Answer::UnreadableBoot { status, .. } => message.status = status.clone(),
+        Answer::Heartbeat { current_time } => {
+            message.current_time = current_time.as_ref().map(|t| t.as_sent.clone());
+        }
+        Answer::Acknowledged => {}
+    }
 }
 
 /// How long `--once` waits for the charge controller's first word before reporting the
@@ -460,7 +448,6 @@ async fn drive(
                 station.handle_connected(Instant::now(), version);
                 let mut observer = OnceObserver {
                     report,
-                    version,
                     heartbeat_requested: false,
                     finished: false,
                 };
