@@ -117,6 +117,29 @@ pub enum StatusTarget {
     },
 }
 
+/// A TriggerMessage's requestedMessage as the station sorts it; the version's reader adds the
+/// connector a StatusNotification is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RequestedMessage {
+    Boot,
+    Heartbeat,
+    Status,
+    /// In the version's list, but not a message the station sends.
+    Other,
+}
+
+impl RequestedMessage {
+    /// The trigger's target; `status` is what a StatusNotification is for.
+    pub(crate) fn target(self, status: StatusTarget) -> TriggerTarget {
+        match self {
+            RequestedMessage::Boot => TriggerTarget::Boot,
+            RequestedMessage::Heartbeat => TriggerTarget::Heartbeat,
+            RequestedMessage::Status => TriggerTarget::Status(status),
+            RequestedMessage::Other => TriggerTarget::Other,
+        }
+    }
+}
+
 /// How a request is treated while the station is not registered (Boot Pending, or no Boot
 /// answered yet): 2.0.1 B02.FR.02/B02.FR.05, 1.6 section 4.2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,26 +6,18 @@ use serde_json::Value;
 use super::CSMS_ACTIONS;
 use crate::device_model::GET_CONFIGURATION_MAX_KEYS;
 use crate::ocpp::OcppVersion;
-use crate::ocpp::csms_request::{CsmsRequest, StatusTarget, TriggerTarget};
+use crate::ocpp::csms_request::{CsmsRequest, RequestedMessage, StatusTarget};
 use crate::ocpp::decode::{DecodeError, Fields};
 
 /// MessageTrigger.
-const MESSAGE_TRIGGERS: &[(&str, Trigger)] = &[
-    ("BootNotification", Trigger::Boot),
-    ("DiagnosticsStatusNotification", Trigger::Other),
-    ("FirmwareStatusNotification", Trigger::Other),
-    ("Heartbeat", Trigger::Heartbeat),
-    ("MeterValues", Trigger::Other),
-    ("StatusNotification", Trigger::Status),
+const MESSAGE_TRIGGERS: &[(&str, RequestedMessage)] = &[
+    ("BootNotification", RequestedMessage::Boot),
+    ("DiagnosticsStatusNotification", RequestedMessage::Other),
+    ("FirmwareStatusNotification", RequestedMessage::Other),
+    ("Heartbeat", RequestedMessage::Heartbeat),
+    ("MeterValues", RequestedMessage::Other),
+    ("StatusNotification", RequestedMessage::Status),
 ];
-
-#[derive(Debug, Clone, Copy)]
-enum Trigger {
-    Boot,
-    Heartbeat,
-    Status,
-    Other,
-}
 
 /// AvailabilityType: Operative or not.
 const AVAILABILITY_TYPES: &[(&str, bool)] = &[("Inoperative", false), ("Operative", true)];
@@ -62,15 +54,11 @@ fn trigger_message(fields: &Fields) -> Result<CsmsRequest, DecodeError> {
         .required("requestedMessage")?
         .one_of(MESSAGE_TRIGGERS)?;
     let connector = fields.optional("connectorId").map(|f| f.id()).transpose()?;
-    Ok(CsmsRequest::TriggerMessage(match trigger {
-        Trigger::Boot => TriggerTarget::Boot,
-        Trigger::Heartbeat => TriggerTarget::Heartbeat,
-        Trigger::Other => TriggerTarget::Other,
-        Trigger::Status => TriggerTarget::Status(match connector {
-            None => StatusTarget::Unspecified,
-            Some(connector) => StatusTarget::Connector(connector),
-        }),
-    }))
+    let status = match connector {
+        None => StatusTarget::Unspecified,
+        Some(connector) => StatusTarget::Connector(connector),
+    };
+    Ok(CsmsRequest::TriggerMessage(trigger.target(status)))
 }
 
 fn change_availability(fields: &Fields) -> Result<CsmsRequest, DecodeError> {

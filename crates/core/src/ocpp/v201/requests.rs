@@ -9,7 +9,7 @@ use crate::device_model::{
     GetVariableData, ITEMS_PER_MESSAGE, ReportBase, SetVariableData, Variable,
 };
 use crate::ocpp::OcppVersion;
-use crate::ocpp::csms_request::{CsmsRequest, StatusTarget, TriggerTarget};
+use crate::ocpp::csms_request::{CsmsRequest, RequestedMessage, StatusTarget};
 use crate::ocpp::decode::{DecodeError, Field, Fields};
 
 /// The most entries of a list the station takes in one request: the ItemsPerMessage it
@@ -20,27 +20,19 @@ const MAX_ITEMS: usize = ITEMS_PER_MESSAGE as usize;
 const MAX_COMPONENT_CRITERIA: usize = 4;
 
 /// MessageTriggerEnumType.
-const MESSAGE_TRIGGERS: &[(&str, Trigger)] = &[
-    ("BootNotification", Trigger::Boot),
-    ("LogStatusNotification", Trigger::Other),
-    ("FirmwareStatusNotification", Trigger::Other),
-    ("Heartbeat", Trigger::Heartbeat),
-    ("MeterValues", Trigger::Other),
-    ("SignChargingStationCertificate", Trigger::Other),
-    ("SignV2GCertificate", Trigger::Other),
-    ("StatusNotification", Trigger::Status),
-    ("TransactionEvent", Trigger::Other),
-    ("SignCombinedCertificate", Trigger::Other),
-    ("PublishFirmwareStatusNotification", Trigger::Other),
+const MESSAGE_TRIGGERS: &[(&str, RequestedMessage)] = &[
+    ("BootNotification", RequestedMessage::Boot),
+    ("LogStatusNotification", RequestedMessage::Other),
+    ("FirmwareStatusNotification", RequestedMessage::Other),
+    ("Heartbeat", RequestedMessage::Heartbeat),
+    ("MeterValues", RequestedMessage::Other),
+    ("SignChargingStationCertificate", RequestedMessage::Other),
+    ("SignV2GCertificate", RequestedMessage::Other),
+    ("StatusNotification", RequestedMessage::Status),
+    ("TransactionEvent", RequestedMessage::Other),
+    ("SignCombinedCertificate", RequestedMessage::Other),
+    ("PublishFirmwareStatusNotification", RequestedMessage::Other),
 ];
-
-#[derive(Debug, Clone, Copy)]
-enum Trigger {
-    Boot,
-    Heartbeat,
-    Status,
-    Other,
-}
 
 /// OperationalStatusEnumType: Operative or not.
 const OPERATIONAL_STATUSES: &[(&str, bool)] = &[("Inoperative", false), ("Operative", true)];
@@ -116,15 +108,11 @@ fn trigger_message(fields: &Fields) -> Result<CsmsRequest, DecodeError> {
         .optional("evse")
         .map(|f| station_evse(&f))
         .transpose()?;
-    Ok(CsmsRequest::TriggerMessage(match trigger {
-        Trigger::Boot => TriggerTarget::Boot,
-        Trigger::Heartbeat => TriggerTarget::Heartbeat,
-        Trigger::Other => TriggerTarget::Other,
-        Trigger::Status => TriggerTarget::Status(match evse {
-            None => StatusTarget::Unspecified,
-            Some((id, connector)) => StatusTarget::Evse { id, connector },
-        }),
-    }))
+    let status = match evse {
+        None => StatusTarget::Unspecified,
+        Some((id, connector)) => StatusTarget::Evse { id, connector },
+    };
+    Ok(CsmsRequest::TriggerMessage(trigger.target(status)))
 }
 
 fn change_availability(fields: &Fields) -> Result<CsmsRequest, DecodeError> {
