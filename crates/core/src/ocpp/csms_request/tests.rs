@@ -502,7 +502,9 @@ fn only_configuration_and_triggers_are_answered_while_pending() {
 // ----- defects: each action, each kind, the exact code per version -------------------------
 
 /// Every defect the station detects, one row per (version, action, payload): the code as the
-/// version spells it.
+/// version spells it. DataTransfer, GetConfiguration, ChangeConfiguration, 2.0.1
+/// RequestStopTransaction and 1.6 RemoteStopTransaction have no field with a list of values or
+/// a range, so no PropertyConstraintViolation.
 #[test]
 fn every_defect_is_owed_its_exact_code() {
     let many = |n: usize, entry: Value| Value::Array(vec![entry; n]);
@@ -877,6 +879,13 @@ fn every_defect_is_owed_its_exact_code() {
             json!({"setVariableData": [{"component": {"name": "C"}, "variable": "V", "attributeValue": "5"}]}),
             "TypeConstraintViolation",
         ),
+        (
+            V201,
+            "SetVariables",
+            json!({"setVariableData": [{"component": {"name": "C"}, "variable": {"name": "V"},
+                                        "attributeValue": "5", "attributeType": "actual"}]}),
+            "PropertyConstraintViolation",
+        ),
         // GetBaseReport
         (
             V201,
@@ -1056,6 +1065,48 @@ fn every_defect_is_owed_its_exact_code() {
             "TypeConstraintViolation",
         ),
     ];
+    // A payload that is not an object, for every action the station reads.
+    let read_actions: [(OcppVersion, &[&str]); 2] = [
+        (
+            V201,
+            &[
+                "TriggerMessage",
+                "ChangeAvailability",
+                "Reset",
+                "UnlockConnector",
+                "DataTransfer",
+                "GetVariables",
+                "SetVariables",
+                "GetBaseReport",
+                "GetReport",
+                "RequestStartTransaction",
+                "RequestStopTransaction",
+            ],
+        ),
+        (
+            V16,
+            &[
+                "TriggerMessage",
+                "ChangeAvailability",
+                "Reset",
+                "UnlockConnector",
+                "DataTransfer",
+                "GetConfiguration",
+                "ChangeConfiguration",
+                "RemoteStartTransaction",
+                "RemoteStopTransaction",
+            ],
+        ),
+    ];
+    let mut cases = cases;
+    for (version, actions) in read_actions {
+        let format = ErrorCode::FormatViolation.wire(version);
+        for action in actions {
+            for payload in [json!([]), json!("{}"), json!(7), json!(null)] {
+                cases.push((version, action, payload, format));
+            }
+        }
+    }
     for (version, action, payload, code) in cases {
         assert_eq!(
             owed(version, action, payload.clone()),
