@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::clock::{SystemClock, WallClock, format_timestamp};
 use crate::config::Config;
@@ -22,9 +21,9 @@ use crate::esp32;
 use crate::esp32::port::{ControllerSnapshot, SnapshotHandle};
 use crate::link::{self};
 use crate::metrics::{Sample, Sampler, SamplerPaths};
-use crate::ocpp::{self, OcppVersion, RegistrationStatus, Request};
+use crate::ocpp::{self, Answer, OcppVersion, RegistrationStatus};
 use crate::session::{self, Control, Observer, SessionEnd};
-use crate::station::{CallOutcome, Event, Station};
+use crate::station::{CallOutcome, CallRecord, Event, Station};
 use crate::status_source::StatusSource;
 use crate::wiring::{self, Wiring};
 
@@ -198,7 +197,6 @@ impl OnceReport {
 /// Tracks the run's progress from the core's events.
 struct OnceObserver<'a> {
     report: &'a mut OnceReport,
-    version: OcppVersion,
     heartbeat_requested: bool,
     finished: bool,
 }
@@ -209,95 +207,40 @@ impl Observer for OnceObserver<'_> {
             // A CSMS Reset or a persisted change does not concern a one-shot run.
             return Control::Continue;
         };
-        let mut message = MessageReport {
-            action: record.request.action(),
-            unique_id: record.unique_id.clone(),
-            utc: format_timestamp(record.sent_utc),
-            ..Default::default()
+        self.report.messages.push(MessageReport::of(record));
+        let action = record.request.action();
+        let (result, error) = match &record.outcome {
+            CallOutcome::Result(Answer::Boot(boot)) => match boot.status {
+                RegistrationStatus::Accepted => return Control::Continue,
+                RegistrationStatus::Pending => ("boot_pending", format!(
+                    "the CSMS answered BootNotification with Pending (retry in {} s): the station is not registered yet",
+                    boot.interval
+                )),
+                RegistrationStatus::Rejected => ("boot_rejected",
+                    "the CSMS rejected the BootNotification: the station is not registered at the CSMS under this identity".into(),
+                ),
+            },
+            CallOutcome::Result(Answer::UnreadableBoot { why, .. }) => (
+                "protocol_error",
+                format!("unreadable BootNotification answer: {why}"),
+            ),
+            CallOutcome::Result(Answer::Heartbeat { .. }) if self.heartbeat_requested => {
+                self.report.set("accepted", None);
+                self.finished = true;
+                return Control::Finish;
+            }
+            CallOutcome::Result(_) => return Control::Continue,
+            CallOutcome::Error { code, description } => (
+                "protocol_error",
+                format!("the CSMS answered {action} with CallError {code}: {description}"),
+            ),
+            CallOutcome::Timeout => (
+                "protocol_error",
+                format!("the CSMS did not answer {action} in time"),
+            ),
         };
-        if let Request::Status {
-            connector, status, ..
-        } = &record.request
-        {
-            match self.version {
-                OcppVersion::V201 => {
-                    message.evse_id = Some(*connector);
-                    message.connector_id = Some(1);
-                    message.connector_status =
-                        Some(format!("{:?}", ocpp::v201::connector_status(status)));
-                }
-                OcppVersion::V16 => {
-                    message.connector_id = Some(*connector);
-                    message.connector_status = Some(status.name().to_owned());
-                }
-            }
-        }
-        let mut control = Control::Continue;
-        match &record.outcome {
-            CallOutcome::Result(payload) => {
-                message.response = "CallResult";
-                summarize(&mut message, payload);
-                match &record.request {
-                    Request::Boot(_) => match ocpp::parse_boot_answer(payload) {
-                        Ok(answer) => match answer.status {
-                            RegistrationStatus::Accepted => {}
-                            RegistrationStatus::Pending => {
-                                self.report.set("boot_pending", Some(format!(
-                                    "the CSMS answered BootNotification with Pending (retry in {} s): the station is not registered yet",
-                                    answer.interval
-                                )));
-                                control = Control::Finish;
-                            }
-                            RegistrationStatus::Rejected => {
-                                self.report.set("boot_rejected", Some(
-                                    "the CSMS rejected the BootNotification: the station is not registered at the CSMS under this identity".into(),
-                                ));
-                                control = Control::Finish;
-                            }
-                        },
-                        Err(why) => {
-                            self.report.set(
-                                "protocol_error",
-                                Some(format!("unreadable BootNotification answer: {why}")),
-                            );
-                            control = Control::Finish;
-                        }
-                    },
-                    Request::Heartbeat if self.heartbeat_requested => {
-                        self.report.set("accepted", None);
-                        self.finished = true;
-                        control = Control::Finish;
-                    }
-                    _ => {}
-                }
-            }
-            CallOutcome::Error { code, description } => {
-                message.response = "CallError";
-                message.error_code = Some(code.clone());
-                message.error_description = Some(description.clone());
-                self.report.set(
-                    "protocol_error",
-                    Some(format!(
-                        "the CSMS answered {} with CallError {code}: {description}",
-                        record.request.action()
-                    )),
-                );
-                control = Control::Finish;
-            }
-            CallOutcome::Timeout => {
-                message.response = "Timeout";
-                self.report.set(
-                    "protocol_error",
-                    Some(format!(
-                        "the CSMS did not answer {} in time",
-                        record.request.action()
-                    )),
-                );
-                control = Control::Finish;
-            }
-        }
-        self.report.messages.push(message);
-        control
+        self.report.set(result, Some(error));
+        Control::Finish
     }
 
     fn after_step(&mut self, now: Instant, station: &mut Station) -> Control {
@@ -312,16 +255,48 @@ impl Observer for OnceObserver<'_> {
     }
 }
 
-fn summarize(message: &mut MessageReport, payload: &Value) {
-    message.status = payload
-        .get("status")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    message.interval = payload.get("interval").and_then(Value::as_u64);
-    message.current_time = payload
-        .get("currentTime")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+impl MessageReport {
+    /// One finished CALL as the report shows it: the connector and status a StatusNotification
+    /// reported as its version addressed them, the Boot decision, the CSMS's clock as it wrote
+    /// it, or the CALLERROR.
+    fn of(record: &CallRecord) -> Self {
+        let mut message = MessageReport {
+            action: record.request.action(),
+            unique_id: record.unique_id.clone(),
+            utc: format_timestamp(record.sent_utc),
+            ..Default::default()
+        };
+        if let Some(reported) = record.reported_status() {
+            message.evse_id = reported.evse_id;
+            message.connector_id = Some(reported.connector_id);
+            message.connector_status = Some(reported.status.to_owned());
+        }
+        match &record.outcome {
+            CallOutcome::Result(answer) => {
+                message.response = "CallResult";
+                match answer {
+                    Answer::Boot(boot) => {
+                        message.status = Some(boot.status.to_string());
+                        message.interval = Some(boot.interval);
+                        message.current_time =
+                            boot.current_time.as_ref().map(|t| t.as_sent.clone());
+                    }
+                    Answer::UnreadableBoot { status, .. } => message.status = status.clone(),
+                    Answer::Heartbeat { current_time } => {
+                        message.current_time = current_time.as_ref().map(|t| t.as_sent.clone());
+                    }
+                    Answer::Acknowledged => {}
+                }
+            }
+            CallOutcome::Error { code, description } => {
+                message.response = "CallError";
+                message.error_code = Some(code.clone());
+                message.error_description = Some(description.clone());
+            }
+            CallOutcome::Timeout => message.response = "Timeout",
+        }
+        message
+    }
 }
 
 /// How long `--once` waits for the charge controller's first word before reporting the
@@ -460,7 +435,6 @@ async fn drive(
                 station.handle_connected(Instant::now(), version);
                 let mut observer = OnceObserver {
                     report,
-                    version,
                     heartbeat_requested: false,
                     finished: false,
                 };
@@ -493,5 +467,100 @@ async fn drive(
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::ocpp::{BootAnswer, BootReason, ConnectorStatus, CsmsTime, Request};
+    use chrono::TimeZone;
+    use serde_json::{Value, json};
+
+    fn reported(request: Request, version: OcppVersion, outcome: CallOutcome) -> Value {
+        let record = CallRecord {
+            request,
+            version,
+            unique_id: "m-1".into(),
+            sent_utc: Utc.with_ymd_and_hms(2026, 11, 22, 8, 0, 0).unwrap(),
+            outcome,
+        };
+        serde_json::to_value(MessageReport::of(&record)).unwrap()
+    }
+
+    fn status(connector: u32) -> Request {
+        Request::Status {
+            connector,
+            status: ConnectorStatus::Charging,
+            notice: None,
+        }
+    }
+
+    #[test]
+    fn a_status_is_reported_as_its_version_addressed_it() {
+        let acknowledged = || CallOutcome::Result(Answer::Acknowledged);
+        assert_eq!(
+            reported(status(2), OcppVersion::V201, acknowledged()),
+            json!({"action": "StatusNotification", "unique_id": "m-1",
+                   "utc": "2026-11-22T08:00:00.000Z", "response": "CallResult",
+                   "evse_id": 2, "connector_id": 1, "connector_status": "Occupied"})
+        );
+        assert_eq!(
+            reported(status(0), OcppVersion::V16, acknowledged()),
+            json!({"action": "StatusNotification", "unique_id": "m-1",
+                   "utc": "2026-11-22T08:00:00.000Z", "response": "CallResult",
+                   "connector_id": 0, "connector_status": "Charging"})
+        );
+    }
+
+    #[test]
+    fn answers_are_summarised_as_the_csms_wrote_them() {
+        let time = "2026-11-22T09:00:00+01:00";
+        let boot = Answer::Boot(BootAnswer {
+            status: RegistrationStatus::Accepted,
+            interval: 300,
+            current_time: Some(CsmsTime {
+                utc: crate::clock::parse_timestamp(time).unwrap(),
+                as_sent: time.into(),
+            }),
+        });
+        let summary = reported(
+            Request::Boot(BootReason::PowerUp),
+            OcppVersion::V201,
+            CallOutcome::Result(boot),
+        );
+        assert_eq!(summary["status"], "Accepted");
+        assert_eq!(summary["interval"], 300);
+        assert_eq!(summary["current_time"], time);
+        let unreadable = reported(
+            Request::Boot(BootReason::PowerUp),
+            OcppVersion::V16,
+            CallOutcome::Result(Answer::UnreadableBoot {
+                status: Some("Maybe".into()),
+                why: "unknown registration status 'Maybe'".into(),
+            }),
+        );
+        assert_eq!(unreadable["status"], "Maybe");
+        assert!(unreadable.get("interval").is_none());
+        let heartbeat = reported(
+            Request::Heartbeat,
+            OcppVersion::V16,
+            CallOutcome::Result(Answer::Heartbeat { current_time: None }),
+        );
+        assert!(heartbeat.get("current_time").is_none(), "{heartbeat}");
+        let refused = reported(
+            Request::Heartbeat,
+            OcppVersion::V201,
+            CallOutcome::Error {
+                code: "GenericError".into(),
+                description: "no".into(),
+            },
+        );
+        assert_eq!(refused["response"], "CallError");
+        assert_eq!(refused["error_code"], "GenericError");
+        assert_eq!(refused["error_description"], "no");
+        let late = reported(Request::Heartbeat, OcppVersion::V201, CallOutcome::Timeout);
+        assert_eq!(late["response"], "Timeout");
     }
 }

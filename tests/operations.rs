@@ -61,14 +61,27 @@ impl Version {
         }
     }
 
-    /// The CallError code of a malformed request.
+    /// The CallError code of a payload that is not a JSON object.
     fn format_violation(self) -> &'static str {
         match self {
             V201 => "FormatViolation",
             V16 => "FormationViolation",
         }
     }
+
+    /// The CallError code of a missing required field or a list of the wrong size.
+    fn occurrence_violation(self) -> &'static str {
+        match self {
+            V201 => "OccurrenceConstraintViolation",
+            V16 => "OccurenceConstraintViolation",
+        }
+    }
 }
+
+/// The CallError code of a field of the wrong JSON type (the same in both versions).
+const TYPE_VIOLATION: &str = "TypeConstraintViolation";
+/// The CallError code of a value the field does not allow (the same in both versions).
+const PROPERTY_VIOLATION: &str = "PropertyConstraintViolation";
 
 // ---------------------------------------------------------------------------------------------
 // Driving the CSMS
@@ -1112,7 +1125,7 @@ fn get_report_on_201() {
         "GetReport",
         json!({"requestId": 5, "componentCriteria": ["Sometimes"]}),
     );
-    assert_eq!(answer.error_code(), "FormatViolation", "{}", answer.event);
+    assert_eq!(answer.error_code(), PROPERTY_VIOLATION, "{}", answer.event);
 
     // Without filters: the full inventory.
     let everything = report(&mut remote, "GetReport", json!({"requestId": 6}));
@@ -1721,28 +1734,45 @@ fn malformed_requests(version: Version) {
     let mut daemon = spawn_daemon(&station_env(&csms, version, &state).pairs());
     let mut remote = Remote::new(&csms);
     let settled = wait_settled(&csms, version, 1, None);
-    let format = version.format_violation();
+    let occurrence = version.occurrence_violation();
 
+    // Each kind of defect gets its own code (docs/architecture.md, "CallError codes").
     let requests: Vec<(&str, Value, &str)> = match version {
         V201 => vec![
-            ("TriggerMessage", json!({}), format),
-            ("TriggerMessage", json!({"requestedMessage": 7}), format),
+            ("TriggerMessage", json!({}), occurrence),
+            (
+                "TriggerMessage",
+                json!({"requestedMessage": 7}),
+                TYPE_VIOLATION,
+            ),
+            (
+                "TriggerMessage",
+                json!({"requestedMessage": "Everything"}),
+                PROPERTY_VIOLATION,
+            ),
             (
                 "ChangeAvailability",
                 json!({"operationalStatus": 1}),
-                format,
+                TYPE_VIOLATION,
             ),
-            ("Reset", json!({"type": true}), format),
+            (
+                "ChangeAvailability",
+                json!({"operationalStatus": "Inoperative", "evse": {"id": -1}}),
+                PROPERTY_VIOLATION,
+            ),
+            ("Reset", json!({"type": true}), TYPE_VIOLATION),
+            ("Reset", json!({"type": "Hard"}), PROPERTY_VIOLATION),
             (
                 "UnlockConnector",
                 json!({"evseId": "1", "connectorId": 1}),
-                format,
+                TYPE_VIOLATION,
             ),
-            ("DataTransfer", json!({}), format),
+            ("UnlockConnector", json!({"evseId": 1}), occurrence),
+            ("DataTransfer", json!({}), occurrence),
             (
                 "GetVariables",
                 json!({"getVariableData": "HeartbeatInterval"}),
-                format,
+                TYPE_VIOLATION,
             ),
             (
                 "SetVariables",
@@ -1750,44 +1780,63 @@ fn malformed_requests(version: Version) {
                     "component": {"name": "OCPPCommCtrlr"},
                     "variable": {"name": "HeartbeatInterval"}
                 }]}),
-                format,
+                occurrence,
             ),
             (
                 "GetBaseReport",
                 json!({"reportBase": "FullInventory"}),
-                format,
+                occurrence,
             ),
             (
-                "GetVariables",
-                json!({"getVariableData": []}),
-                "OccurrenceConstraintViolation",
+                "GetBaseReport",
+                json!({"requestId": 1, "reportBase": "HalfInventory"}),
+                PROPERTY_VIOLATION,
             ),
+            ("GetVariables", json!({"getVariableData": []}), occurrence),
+            ("Reset", json!(["Immediate"]), version.format_violation()),
         ],
         V16 => vec![
-            ("TriggerMessage", json!({}), format),
+            ("TriggerMessage", json!({}), occurrence),
+            (
+                "TriggerMessage",
+                json!({"requestedMessage": "LogStatusNotification"}),
+                PROPERTY_VIOLATION,
+            ),
             (
                 "ChangeAvailability",
                 json!({"connectorId": "0", "type": "Inoperative"}),
-                format,
+                TYPE_VIOLATION,
             ),
-            ("Reset", json!({}), format),
-            ("UnlockConnector", json!({}), format),
-            ("DataTransfer", json!({"vendorId": 7}), format),
+            (
+                "ChangeAvailability",
+                json!({"connectorId": 0, "type": "Out"}),
+                PROPERTY_VIOLATION,
+            ),
+            ("Reset", json!({}), occurrence),
+            ("Reset", json!({"type": "Immediate"}), PROPERTY_VIOLATION),
+            ("UnlockConnector", json!({}), occurrence),
+            (
+                "UnlockConnector",
+                json!({"connectorId": -1}),
+                PROPERTY_VIOLATION,
+            ),
+            ("DataTransfer", json!({"vendorId": 7}), TYPE_VIOLATION),
             (
                 "GetConfiguration",
                 json!({"key": "HeartbeatInterval"}),
-                format,
+                TYPE_VIOLATION,
             ),
             (
                 "ChangeConfiguration",
                 json!({"key": "HeartbeatInterval", "value": 5}),
-                format,
+                TYPE_VIOLATION,
             ),
             (
                 "GetConfiguration",
                 json!({"key": (0..51).map(|i| format!("Key{i}")).collect::<Vec<_>>()}),
-                "OccurenceConstraintViolation",
+                occurrence,
             ),
+            ("Reset", json!("Soft"), version.format_violation()),
         ],
     };
     for (action, payload, code) in requests {

@@ -1,7 +1,7 @@
 //! Property tests over the four places where outside bytes enter the station: OCPP-J frames
-//! (`rpc::parse`), CSMS requests (`ocpp::csms_request::parse`, and the whole station core fed
-//! arbitrary frames through the public `Station` API, also as a flood of requests whose
-//! answers the CSMS withholds), the charge controller's serial lines
+//! (`rpc::parse`), CSMS requests (`ocpp::csms_request::decode`, the station's answer to each
+//! matching what its decoding says, and the whole station core fed arbitrary frames through
+//! the public `Station` API, also as a flood of requests whose answers the CSMS withholds), the charge controller's serial lines
 //! (`esp32::frame::LineSplitter` and `parse_line`) and env files (`envfile::parse`).
 //!
 //! Inputs come from a deterministic pseudo-random generator (the same cases on every run):
@@ -30,8 +30,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use ocpp_station::clock::WallClock;
 use ocpp_station::envfile::{self, EnvFileError};
 use ocpp_station::esp32::frame::{ChargerState, Line, LineSplitter, MAX_LINE_BYTES, parse_line};
-use ocpp_station::ocpp::csms_request::{self, CsmsRequest};
-use ocpp_station::ocpp::{ActionKind, OcppVersion, v16, v201};
+use ocpp_station::ocpp::csms_request::{self, CsmsRequest, WhilePending};
+use ocpp_station::ocpp::{DecodeError, OcppVersion, RegistrationStatus};
 use ocpp_station::rpc::{self, ErrorCode, Frame, FrameError};
 use ocpp_station::station::Station;
 use registered_station::{registered_station, station_with_boot_answer};
@@ -138,6 +138,7 @@ const WORDS: &[&str] = &[
     "EVSE",
     "Connector",
     "Accepted",
+    "Central",
     "ocpp-station",
     "com.example",
     "0",
@@ -237,6 +238,11 @@ fn near_payload(rng: &mut Rng, action: &str) -> Value {
                 "variable": {"name": word(rng)}})).collect::<Vec<_>>()}),
         "GetConfiguration" => json!({"key": [word(rng), word(rng)]}),
         "ChangeConfiguration" => json!({"key": word(rng), "value": word(rng)}),
+        "RequestStartTransaction" => json!({"idToken": {"idToken": word(rng), "type": word(rng)},
+                                           "remoteStartId": rng.below(100)}),
+        "RequestStopTransaction" => json!({"transactionId": word(rng)}),
+        "RemoteStartTransaction" => json!({"idTag": word(rng), "connectorId": rng.below(3)}),
+        "RemoteStopTransaction" => json!({"transactionId": rng.below(100)}),
         _ => random_object(rng, 2),
     };
     // Break it a little: drop, retype or add a field.
@@ -541,59 +547,88 @@ fn well_formed_frames_parse_to_what_was_built() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// ocpp::csms_request::parse
+// ocpp::csms_request::decode
 // ---------------------------------------------------------------------------------------------
 
-fn action_kind(version: OcppVersion, action: &str) -> ActionKind {
-    match version {
-        OcppVersion::V201 => v201::action_kind(action),
-        OcppVersion::V16 => v16::action_kind(action),
+/// The action a decoded request came from, in `version`.
+fn action_of(version: OcppVersion, request: &CsmsRequest) -> &'static str {
+    let v201 = version == OcppVersion::V201;
+    match request {
+        CsmsRequest::TriggerMessage(_) => "TriggerMessage",
+        CsmsRequest::ChangeAvailability { .. } => "ChangeAvailability",
+        CsmsRequest::Reset { .. } => "Reset",
+        CsmsRequest::UnlockConnector { .. } => "UnlockConnector",
+        CsmsRequest::DataTransfer { .. } => "DataTransfer",
+        CsmsRequest::GetVariables(_) => "GetVariables",
+        CsmsRequest::SetVariables(_) => "SetVariables",
+        CsmsRequest::GetBaseReport { .. } => "GetBaseReport",
+        CsmsRequest::GetReport { .. } => "GetReport",
+        CsmsRequest::GetConfiguration { .. } => "GetConfiguration",
+        CsmsRequest::ChangeConfiguration { .. } => "ChangeConfiguration",
+        CsmsRequest::RemoteStart { .. } if v201 => "RequestStartTransaction",
+        CsmsRequest::RemoteStart { .. } => "RemoteStartTransaction",
+        CsmsRequest::RemoteStop { .. } if v201 => "RequestStopTransaction",
+        CsmsRequest::RemoteStop { .. } => "RemoteStopTransaction",
     }
+}
+
+/// The codes a readable CALL's payload may be refused with: the defect classes.
+const PAYLOAD_CODES: &[ErrorCode] = &[
+    ErrorCode::FormatViolation,
+    ErrorCode::TypeConstraintViolation,
+    ErrorCode::PropertyConstraintViolation,
+    ErrorCode::OccurrenceConstraintViolation,
+];
+
+/// A version, an action and a payload close to what the action takes.
+fn random_request(rng: &mut Rng) -> (OcppVersion, &'static str, Value) {
+    let version = if rng.chance(50) {
+        OcppVersion::V201
+    } else {
+        OcppVersion::V16
+    };
+    let action = *rng.pick(ACTIONS);
+    let payload = if rng.chance(85) {
+        near_payload(rng, action)
+    } else {
+        random_value(rng, 3)
+    };
+    (version, action, payload)
 }
 
 #[test]
 fn csms_requests_are_read_or_refused_for_both_versions() {
     let mut rng = Rng::new(0x0bad_cafe);
+    let mut read = 0;
     for case in 0..40_000 {
-        let version = if rng.chance(50) {
-            OcppVersion::V201
-        } else {
-            OcppVersion::V16
-        };
-        let action = *rng.pick(ACTIONS);
-        let payload = if rng.chance(85) {
-            near_payload(&mut rng, action)
-        } else {
-            random_value(&mut rng, 3)
-        };
+        let (version, action, payload) = random_request(&mut rng);
         let context = || format!("case {case}: {version:?} {action} {payload}");
-        let parsed = csms_request::parse(version, action, &payload);
-        let kind = action_kind(version, action);
-        match &parsed {
-            Ok(None) => assert_eq!(kind, ActionKind::Unknown, "{}", context()),
-            Ok(Some(request)) => {
-                assert_ne!(kind, ActionKind::Unknown, "{}", context());
-                let expected_action = match request {
-                    CsmsRequest::TriggerMessage(_) => Some("TriggerMessage"),
-                    CsmsRequest::ChangeAvailability { .. } => Some("ChangeAvailability"),
-                    CsmsRequest::Reset { .. } => Some("Reset"),
-                    CsmsRequest::UnlockConnector { .. } => Some("UnlockConnector"),
-                    CsmsRequest::DataTransfer { .. } => Some("DataTransfer"),
-                    CsmsRequest::GetVariables(_) => Some("GetVariables"),
-                    CsmsRequest::SetVariables(_) => Some("SetVariables"),
-                    CsmsRequest::GetBaseReport { .. } => Some("GetBaseReport"),
-                    CsmsRequest::GetReport { .. } => Some("GetReport"),
-                    CsmsRequest::GetConfiguration { .. } => Some("GetConfiguration"),
-                    CsmsRequest::ChangeConfiguration { .. } => Some("ChangeConfiguration"),
-                    CsmsRequest::RemoteStartStop => {
-                        assert_eq!(kind, ActionKind::RemoteStartStop, "{}", context());
-                        None
-                    }
-                    CsmsRequest::Unsupported => None,
-                };
-                if let Some(expected) = expected_action {
-                    assert_eq!(action, expected, "{}", context());
-                }
+        let decoded = csms_request::decode(version, action, &payload);
+        let known = csms_request::is_csms_action(version, action);
+        match &decoded {
+            Err(DecodeError::UnknownAction { .. }) => assert!(!known, "{}", context()),
+            Err(DecodeError::UnsupportedAction(_)) => assert!(known, "{}", context()),
+            Err(error) => {
+                assert!(known, "{}", context());
+                assert!(PAYLOAD_CODES.contains(&error.code()), "{}", context());
+                assert!(
+                    codes(version).contains(&error.code().wire(version)),
+                    "{}",
+                    context()
+                );
+                assert!(!error.to_string().is_empty(), "{}", context());
+                // Only what is not an object is a FormatViolation.
+                assert_eq!(
+                    error.code() == ErrorCode::FormatViolation,
+                    !payload.is_object(),
+                    "{}",
+                    context()
+                );
+            }
+            Ok(request) => {
+                read += 1;
+                assert!(known, "{}", context());
+                assert_eq!(action, action_of(version, request), "{}", context());
                 if let CsmsRequest::ChangeAvailability { operative, .. } = request {
                     let field = match version {
                         OcppVersion::V201 => "operationalStatus",
@@ -602,19 +637,107 @@ fn csms_requests_are_read_or_refused_for_both_versions() {
                     assert_eq!(*operative, payload[field] == "Operative", "{}", context());
                 }
             }
-            Err(why) => {
-                assert_ne!(kind, ActionKind::Unknown, "{}", context());
-                assert!(!why.is_empty(), "{}", context());
-            }
         }
+        // Unknown, unsupported or read: the action alone decides, whatever the payload.
+        let class = |decoded: &Result<CsmsRequest, DecodeError>| match decoded {
+            Err(DecodeError::UnknownAction { .. }) => "unknown",
+            Err(DecodeError::UnsupportedAction(_)) => "unsupported",
+            _ => "read",
+        };
+        assert_eq!(
+            class(&decoded),
+            class(&csms_request::decode(version, action, &json!({}))),
+            "{}",
+            context()
+        );
         // The same request read twice reads the same.
         assert_eq!(
-            csms_request::parse(version, action, &payload),
-            parsed,
+            csms_request::decode(version, action, &payload),
+            decoded,
             "{}",
             context()
         );
     }
+    assert!(read > 5_000, "only {read} requests were readable");
+}
+
+/// What the station owes a CALL that decodes to `decoded`, given its registration: `None` for
+/// no answer at all (1.6 while Rejected), else the CALLERROR code or `"result"`.
+fn owed_answer(
+    version: OcppVersion,
+    registration: Option<RegistrationStatus>,
+    decoded: &Result<CsmsRequest, DecodeError>,
+) -> Option<String> {
+    let accepted = registration == Some(RegistrationStatus::Accepted);
+    let code = |code: ErrorCode| Some(code.wire(version).to_owned());
+    match (registration, decoded) {
+        (Some(RegistrationStatus::Rejected), _) if version == OcppVersion::V16 => None,
+        (Some(RegistrationStatus::Rejected), _) => code(ErrorCode::SecurityError),
+        (_, Err(DecodeError::UnsupportedAction(_))) if !accepted => code(ErrorCode::SecurityError),
+        (_, Err(error)) => code(error.code()),
+        (_, Ok(request)) if !accepted => match request.while_pending() {
+            WhilePending::Answered | WhilePending::Rejected => Some("result".into()),
+            WhilePending::SecurityError => code(ErrorCode::SecurityError),
+        },
+        (_, Ok(CsmsRequest::RemoteStart { .. } | CsmsRequest::RemoteStop { .. })) => {
+            code(ErrorCode::NotSupported)
+        }
+        (_, Ok(_)) => Some("result".into()),
+    }
+}
+
+#[test]
+fn the_station_answers_each_request_as_its_decoding_says() {
+    let mut rng = Rng::new(0xdec0_de01);
+    let mut cases = 0;
+    for boot_status in ["Accepted", "Pending", "Rejected"] {
+        for version in [OcppVersion::V201, OcppVersion::V16] {
+            let (mut station, start) = station(version, boot_status);
+            for step in 0..2_500u64 {
+                cases += 1;
+                let now = start + Duration::from_millis(step * 100);
+                let (_, action, payload) = random_request(&mut rng);
+                let id = format!("p-{step}");
+                let text = json!([2, id, action, payload]).to_string();
+                // The framing refuses some first (an empty action, a payload not an object).
+                let registration = station.registration();
+                let silent = version == OcppVersion::V16
+                    && registration == Some(RegistrationStatus::Rejected);
+                let expected = match rpc::parse(&text) {
+                    // The framing refuses some first (an empty action, a payload that is not
+                    // an object).
+                    Err(error) => error
+                        .owed_error()
+                        .filter(|_| !silent)
+                        .map(|(_, code)| code.wire(version).to_owned()),
+                    Ok(_) => owed_answer(
+                        version,
+                        registration,
+                        &csms_request::decode(version, action, &payload),
+                    ),
+                };
+                let context = || format!("{version:?} {boot_status} {action} {payload}");
+                station.handle_text(now, &text);
+                let mut answer = None;
+                while let Some(out) = station.poll_transmit() {
+                    let frame: Value = serde_json::from_str(&out).unwrap();
+                    match frame[0].as_u64() {
+                        // The station's own CALLs go unanswered: its registration stays.
+                        Some(2) => {}
+                        Some(3) => answer = Some("result".to_owned()),
+                        Some(4) => answer = frame[2].as_str().map(str::to_owned),
+                        _ => panic!("unexpected frame {out} ({})", context()),
+                    }
+                    if frame[0] != 2 {
+                        assert_eq!(frame[1], json!(id), "{}", context());
+                    }
+                }
+                while station.poll_event().is_some() {}
+                assert_eq!(answer, expected, "{}", context());
+            }
+        }
+    }
+    assert!(cases >= 15_000);
 }
 
 /// A clock that advances only when told.

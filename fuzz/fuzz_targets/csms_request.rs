@@ -1,5 +1,6 @@
-//! CSMS requests: `ocpp::csms_request::parse` for both versions, then the whole station core fed
-//! the same bytes as frames through its public API. Never a panic, and every CALL (or unreadable
+//! CSMS requests: `ocpp::csms_request::decode` for both versions (a request is read, or refused
+//! with a CALLERROR code its version has), then the whole station core fed the same bytes as
+//! frames through its public API. Never a panic, and every CALL (or unreadable
 //! frame owed a CALLERROR) gets exactly one answer with its id; none at all from a 1.6 station
 //! whose Boot was Rejected (OCPP 1.6 section 4.2).
 //!
@@ -50,7 +51,10 @@ fuzz_target!(|data: &[u8]| {
     // The request reader alone.
     let (action, payload_text) = text.split_once('\n').unwrap_or((&text, "{}"));
     let payload = serde_json::from_str::<Value>(payload_text).unwrap_or(Value::Null);
-    let _ = csms_request::parse(version, action, &payload);
+    if let Err(error) = csms_request::decode(version, action, &payload) {
+        let code = error.code().wire(version);
+        assert!(!code.is_empty() && !error.to_string().is_empty());
+    }
 
     // The station: the request as a CALL, then every line as a frame of its own.
     let (mut station, start) = station(version, boot_status);

@@ -1,49 +1,49 @@
-//! The 2.0.1 device-model shapes (GetVariables, SetVariables, NotifyReport) and the 1.6
-//! GetConfiguration/ChangeConfiguration ones, as JSON.
+//! The 2.0.1 device-model shapes (GetVariables, SetVariables, GetBaseReport, GetReport,
+//! NotifyReport) and the 1.6 GetConfiguration/ChangeConfiguration ones.
 //!
-//! Read leniently (unknown fields such as `customData` are ignored; a missing `attributeType`
-//! means `Actual`); written strictly: only schema fields, absent optionals omitted, never `null`.
+//! Requests arrive already read and checked (`ocpp::v201`, `ocpp::v16`); answers and reports are
+//! written from these types strictly: only schema fields, absent optionals omitted, never `null`.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// 2.0.1 ComponentType.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Component {
     /// Component name (case-insensitive on input).
     pub name: String,
     /// Component instance.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
     /// The EVSE (and connector) the component belongs to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub evse: Option<Evse>,
 }
 
 /// 2.0.1 EVSEType.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Evse {
     /// EVSE id, from 1.
     pub id: i32,
     /// Connector id within the EVSE, from 1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub connector_id: Option<i32>,
 }
 
 /// 2.0.1 VariableType.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Variable {
     /// Variable name (case-insensitive on input).
     pub name: String,
     /// Variable instance.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
 }
 
 /// 2.0.1 AttributeEnumType.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub enum AttributeType {
     /// The actual value: the only attribute the station has.
     #[default]
@@ -57,7 +57,7 @@ pub enum AttributeType {
 }
 
 /// 2.0.1 MutabilityEnumType.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Mutability {
     /// Reported, never set by the CSMS.
     ReadOnly,
@@ -68,7 +68,7 @@ pub enum Mutability {
 }
 
 /// 2.0.1 DataEnumType (the ones the station uses).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum DataType {
     /// Free text.
     #[serde(rename = "string")]
@@ -92,22 +92,20 @@ pub enum DataType {
 }
 
 /// 2.0.1 StatusInfoType.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusInfo {
     /// A standard reason code, at most 20 characters.
     pub reason_code: String,
     /// A sentence for the operator, at most 512 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub additional_info: Option<String>,
 }
 
 /// One entry of GetVariablesRequest.getVariableData.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetVariableData {
     /// Which attribute; absent means `Actual`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attribute_type: Option<AttributeType>,
     /// The component.
     pub component: Component,
@@ -116,7 +114,7 @@ pub struct GetVariableData {
 }
 
 /// 2.0.1 GetVariableStatusEnumType.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum GetVariableStatus {
     /// The value is in `attributeValue`.
     Accepted,
@@ -131,19 +129,19 @@ pub enum GetVariableStatus {
 }
 
 /// One entry of GetVariablesResponse.getVariableResult.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GetVariableResult {
     /// The outcome.
     pub attribute_status: GetVariableStatus,
     /// Why, when not Accepted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attribute_status_info: Option<StatusInfo>,
     /// The attribute asked for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attribute_type: Option<AttributeType>,
     /// The value, when Accepted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attribute_value: Option<String>,
     /// The component as asked for.
     pub component: Component,
@@ -152,11 +150,9 @@ pub struct GetVariableResult {
 }
 
 /// One entry of SetVariablesRequest.setVariableData.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetVariableData {
     /// Which attribute; absent means `Actual`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attribute_type: Option<AttributeType>,
     /// The new value as text.
     pub attribute_value: String,
@@ -167,7 +163,7 @@ pub struct SetVariableData {
 }
 
 /// 2.0.1 SetVariableStatusEnumType.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum SetVariableStatus {
     /// Set and in force (once the station applied the returned changes).
     Accepted,
@@ -184,16 +180,16 @@ pub enum SetVariableStatus {
 }
 
 /// One entry of SetVariablesResponse.setVariableResult.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SetVariableResult {
     /// The attribute that was to be set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attribute_type: Option<AttributeType>,
     /// The outcome.
     pub attribute_status: SetVariableStatus,
     /// Why, when not Accepted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attribute_status_info: Option<StatusInfo>,
     /// The component as given.
     pub component: Component,
@@ -202,7 +198,7 @@ pub struct SetVariableResult {
 }
 
 /// 2.0.1 ReportBaseEnumType (GetBaseReportRequest.reportBase).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportBase {
     /// Every variable the CSMS can set.
     ConfigurationInventory,
@@ -214,18 +210,16 @@ pub enum ReportBase {
 
 /// 2.0.1 ComponentVariableType (GetReportRequest.componentVariable): a component, with or
 /// without one of its variables.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComponentVariable {
     /// The component; without `evse` it stands for every instance of it.
     pub component: Component,
     /// The variable; absent means every variable of the component.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variable: Option<Variable>,
 }
 
 /// 2.0.1 ComponentCriterionEnumType (GetReportRequest.componentCriteria).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ComponentCriterion {
     /// Components whose `Active` is true, or that have no `Active` variable.
     Active,
@@ -248,14 +242,14 @@ pub struct CustomReport {
 }
 
 /// 2.0.1 VariableAttributeType.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VariableAttribute {
     /// Which attribute (always `Actual` here).
     #[serde(rename = "type")]
     pub attribute_type: AttributeType,
     /// The value; omitted for write-only variables.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// Who may read and write it.
     pub mutability: Mutability,
@@ -266,29 +260,29 @@ pub struct VariableAttribute {
 }
 
 /// 2.0.1 VariableCharacteristicsType.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VariableCharacteristics {
     /// Unit of measure (`s` for the intervals).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
     /// The data type.
     pub data_type: DataType,
     /// Lowest value (for a string: shortest length).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_limit: Option<u64>,
     /// Highest value (for a string: longest length).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_limit: Option<u64>,
     /// The allowed values of a list type.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub values_list: Option<String>,
     /// The station supports no monitors.
     pub supports_monitoring: bool,
 }
 
 /// 2.0.1 ReportDataType (NotifyReportRequest.reportData).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReportData {
     /// The component.
@@ -298,24 +292,24 @@ pub struct ReportData {
     /// Its attributes (one: `Actual`).
     pub variable_attribute: Vec<VariableAttribute>,
     /// Its characteristics.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub variable_characteristics: Option<VariableCharacteristics>,
 }
 
 /// 1.6 KeyValue (GetConfiguration.conf configurationKey).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KeyValue16 {
     /// The key, at most 50 characters.
     pub key: String,
     /// True when ChangeConfiguration cannot set it.
     pub readonly: bool,
     /// The value, at most 500 characters; omitted for the write-only AuthorizationKey.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
 
 /// 1.6 ConfigurationStatus (ChangeConfiguration.conf status).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum ConfigurationStatus16 {
     /// Changed and in force (once the station applied the returned change).
     Accepted,

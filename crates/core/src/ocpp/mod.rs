@@ -1,6 +1,9 @@
 //! OCPP versions and the version-neutral model the station core works with.
 //!
-//! `v201` and `v16` translate between this model and each version's wire messages.
+//! `v201` and `v16` translate between this model and each version's wire messages, both ways:
+//! the station's own CALLs ([`Request`]) out, the CSMS's requests in ([`csms_request`], read
+//! with [`decode`]) and the station's answers to them out ([`csms_response`]). [`answer`] reads
+//! the CSMS's answers to the station's CALLs.
 
 use std::fmt;
 use std::str::FromStr;
@@ -94,11 +97,18 @@ mod tests {
     }
 }
 
+pub mod answer;
 pub mod csms_request;
+pub mod csms_response;
+pub mod decode;
 pub mod v16;
 pub mod v201;
 
-use chrono::{DateTime, Utc};
+pub use answer::{Answer, BootAnswer, CsmsTime, parse_boot_answer};
+pub use csms_request::{CsmsRequest, WhilePending};
+pub use csms_response::{CsmsResponse, Reply};
+pub use decode::DecodeError;
+
 use serde_json::Value;
 
 /// What the operator must see for one connector, version-neutral. 2.0.1 folds the session
@@ -293,6 +303,44 @@ impl Request {
     }
 }
 
+/// A StatusNotification as its version addresses and spells it: what the CSMS was told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusOnWire {
+    /// 2.0.1 evseId; 1.6 has no EVSE.
+    pub evse_id: Option<u32>,
+    /// The connectorId (1.6: 0 is the charge point as a whole; 2.0.1: within the EVSE).
+    pub connector_id: u32,
+    /// The status as the version spells it (2.0.1 folds the session phases into `Occupied`).
+    pub status: &'static str,
+}
+
+impl Request {
+    /// For a StatusNotification, where and what it reports in `version`.
+    pub fn status_on_wire(&self, version: OcppVersion) -> Option<StatusOnWire> {
+        let Request::Status {
+            connector, status, ..
+        } = self
+        else {
+            return None;
+        };
+        Some(match version {
+            OcppVersion::V201 => {
+                let (evse_id, connector_id) = v201::evse_and_connector(*connector);
+                StatusOnWire {
+                    evse_id: Some(evse_id),
+                    connector_id,
+                    status: v201::connector_status_name(status),
+                }
+            }
+            OcppVersion::V16 => StatusOnWire {
+                evse_id: None,
+                connector_id: *connector,
+                status: status.name(),
+            },
+        })
+    }
+}
+
 /// The CSMS's registration decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RegistrationStatus {
@@ -325,167 +373,4 @@ pub struct BootInfo {
     pub serial_number: Option<String>,
     /// The firmware (package) version, <= 50 characters.
     pub firmware_version: Option<String>,
-}
-
-/// A BootNotification answer, read leniently: the same field names in both versions, any
-/// integer interval (rust-ocpp's 2.0.1 type stops at 65535), any RFC 3339 offset, extra fields
-/// ignored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BootAnswer {
-    /// The decision.
-    pub status: RegistrationStatus,
-    /// Seconds: heartbeat interval when Accepted, retry delay otherwise. Negative values read 0;
-    /// huge ones saturate at `u64::MAX` (the station clamps them, see [`crate::deadline`]).
-    pub interval: u64,
-    /// The CSMS's clock, when it sent a readable one.
-    pub current_time: Option<DateTime<Utc>>,
-}
-
-/// Reads a BootNotification answer payload.
-pub fn parse_boot_answer(payload: &Value) -> Result<BootAnswer, String> {
-    let status = match payload.get("status").and_then(Value::as_str) {
-        Some("Accepted") => RegistrationStatus::Accepted,
-        Some("Pending") => RegistrationStatus::Pending,
-        Some("Rejected") => RegistrationStatus::Rejected,
-        Some(other) => return Err(format!("unknown registration status '{other}'")),
-        None => return Err("answer has no status".into()),
-    };
-    let interval = match payload.get("interval") {
-        Some(Value::Number(n)) => n.as_u64().or_else(|| n.as_f64().map(seconds_from_float)),
-        Some(Value::String(s)) => {
-            let s = s.trim();
-            s.parse()
-                .ok()
-                .or_else(|| s.parse().ok().map(seconds_from_float))
-        }
-        _ => None,
-    }
-    .unwrap_or(0);
-    Ok(BootAnswer {
-        status,
-        interval,
-        current_time: read_current_time(payload),
-    })
-}
-
-/// Whole seconds from a JSON float: negative, NaN and fractions below one read 0; anything
-/// beyond `u64` saturates (the station clamps it to the longest interval it accepts).
-fn seconds_from_float(f: f64) -> u64 {
-    if f.is_nan() || f <= 0.0 {
-        0
-    } else {
-        // `as` saturates at u64::MAX and cannot panic.
-        f as u64
-    }
-}
-
-/// The `currentTime` of a Boot or Heartbeat answer, when readable.
-pub fn read_current_time(payload: &Value) -> Option<DateTime<Utc>> {
-    payload
-        .get("currentTime")
-        .and_then(Value::as_str)
-        .and_then(crate::clock::parse_timestamp)
-}
-
-/// How the station answers a CALL from the CSMS.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Reply {
-    /// A CALLRESULT with this payload.
-    Result(Value),
-    /// A CALLERROR.
-    Error(crate::rpc::ErrorCode, String),
-}
-
-/// What a version module knows about a CSMS-initiated action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ActionKind {
-    /// Not an action of this version.
-    Unknown,
-    /// An action of this version that the station does not support.
-    Unsupported,
-    /// A remote start/stop: refused while not Accepted (B02.FR.05, 1.6 section 4.2).
-    RemoteStartStop,
-    /// Configuration and triggers: the CSMS may use them while Pending.
-    AllowedWhilePending,
-}
-
-#[cfg(test)]
-mod boot_answer_tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn intervals_beyond_u16_and_odd_shapes_are_read() {
-        let a = parse_boot_answer(
-            &json!({"status":"Accepted","interval":86_400,"currentTime":"2026-11-22T08:00:00Z"}),
-        )
-        .unwrap();
-        assert_eq!(
-            (a.status, a.interval),
-            (RegistrationStatus::Accepted, 86_400)
-        );
-        let a =
-            parse_boot_answer(&json!({"status":"Accepted","interval":1_000_000,"currentTime":"x"}))
-                .unwrap();
-        assert_eq!(a.interval, 1_000_000);
-        assert_eq!(a.current_time, None);
-        assert_eq!(
-            parse_boot_answer(&json!({"status":"Pending","interval":-5}))
-                .unwrap()
-                .interval,
-            0
-        );
-        assert_eq!(
-            parse_boot_answer(&json!({"status":"Pending","interval":"30"}))
-                .unwrap()
-                .interval,
-            30
-        );
-        assert_eq!(
-            parse_boot_answer(&json!({"status":"Rejected"}))
-                .unwrap()
-                .interval,
-            0
-        );
-    }
-
-    #[test]
-    fn huge_intervals_saturate_in_every_shape() {
-        let read = |interval: Value| {
-            parse_boot_answer(&json!({"status":"Accepted","interval":interval}))
-                .unwrap()
-                .interval
-        };
-        assert_eq!(read(json!(18_446_744_073_709_551_615u64)), u64::MAX);
-        assert_eq!(read(json!(9_223_372_036_854_775_807i64)), i64::MAX as u64);
-        assert_eq!(read(json!(1e300)), u64::MAX);
-        assert_eq!(read(json!("18446744073709551615")), u64::MAX);
-        assert_eq!(read(json!("1e300")), u64::MAX);
-        assert_eq!(read(json!("99999999999999999999999")), u64::MAX);
-        assert_eq!(read(json!(-1e300)), 0);
-        assert_eq!(read(json!("-5")), 0);
-        assert_eq!(read(json!(29.9)), 29);
-        assert_eq!(read(json!("soon")), 0);
-    }
-
-    #[test]
-    fn current_time_with_an_offset_and_extra_fields_are_accepted() {
-        let a = parse_boot_answer(&json!({
-            "status":"Accepted","interval":300,
-            "currentTime":"2026-11-22T09:00:00.123456+01:00","statusInfo":{"reasonCode":"x"},"vendorExtra":1
-        }))
-        .unwrap();
-        assert_eq!(
-            crate::clock::format_timestamp(a.current_time.unwrap()),
-            "2026-11-22T08:00:00.123Z"
-        );
-    }
-
-    #[test]
-    fn a_missing_or_unknown_status_is_an_error() {
-        assert!(parse_boot_answer(&json!({"interval":300})).is_err());
-        assert!(parse_boot_answer(&json!({"status":"Maybe"})).is_err());
-        assert!(parse_boot_answer(&json!([])).is_err());
-    }
 }

@@ -1,5 +1,12 @@
-//! OCPP 1.6J messages: the core's [`Request`]s to wire payloads (built on rust-ocpp's types) and
-//! what the station knows about the Central System's actions.
+//! OCPP 1.6J messages: the core's [`Request`]s to wire payloads (built on rust-ocpp's types),
+//! the Central System's requests read into [`crate::ocpp::CsmsRequest`] (`requests`) and the
+//! station's answers written from [`crate::ocpp::CsmsResponse`] (`responses`).
+
+mod requests;
+mod responses;
+
+pub use requests::decode_request;
+pub use responses::encode_response;
 
 use chrono::{DateTime, Utc};
 use rust_ocpp::v1_6::messages::boot_notification::BootNotificationRequest;
@@ -7,7 +14,7 @@ use rust_ocpp::v1_6::messages::status_notification::StatusNotificationRequest;
 use rust_ocpp::v1_6::types::{ChargePointErrorCode, ChargePointStatus};
 use serde_json::{Value, json};
 
-use super::{ActionKind, ConnectorStatus, FaultCode, Request};
+use super::{ConnectorStatus, FaultCode, Request};
 use crate::clock::to_wire_precision;
 use crate::ocpp::BootInfo;
 
@@ -108,7 +115,7 @@ fn truncate(text: &str, max_chars: usize) -> String {
 }
 
 /// Every action a 1.6 Central System may send to a charge point.
-const CSMS_ACTIONS: &[&str] = &[
+pub(crate) const CSMS_ACTIONS: &[&str] = &[
     "CancelReservation",
     "CertificateSigned",
     "ChangeAvailability",
@@ -136,23 +143,6 @@ const CSMS_ACTIONS: &[&str] = &[
     "UnlockConnector",
     "UpdateFirmware",
 ];
-
-/// What the station knows about a Central System action.
-pub fn action_kind(action: &str) -> ActionKind {
-    match action {
-        "RemoteStartTransaction" | "RemoteStopTransaction" => ActionKind::RemoteStartStop,
-        "GetConfiguration" | "ChangeConfiguration" | "TriggerMessage" => {
-            ActionKind::AllowedWhilePending
-        }
-        a if CSMS_ACTIONS.contains(&a) => ActionKind::Unsupported,
-        _ => ActionKind::Unknown,
-    }
-}
-
-/// The answer to a remote start/stop while the station is not Accepted.
-pub fn remote_start_stop_refusal() -> Value {
-    json!({"status": "Rejected"})
-}
 
 #[cfg(test)]
 mod tests {
@@ -244,20 +234,5 @@ mod tests {
             )
             .is_none()
         );
-    }
-
-    #[test]
-    fn actions_are_classified() {
-        assert_eq!(action_kind("NoSuchAction"), ActionKind::Unknown);
-        assert_eq!(action_kind("UpdateFirmware"), ActionKind::Unsupported);
-        assert_eq!(
-            action_kind("RemoteStartTransaction"),
-            ActionKind::RemoteStartStop
-        );
-        assert_eq!(
-            action_kind("GetConfiguration"),
-            ActionKind::AllowedWhilePending
-        );
-        assert_eq!(action_kind("GetVariables"), ActionKind::Unknown);
     }
 }

@@ -1,5 +1,12 @@
-//! OCPP 2.0.1 messages: the core's [`Request`]s to wire payloads (built on rust-ocpp's types) and
-//! what the station knows about the CSMS's actions.
+//! OCPP 2.0.1 messages: the core's [`Request`]s to wire payloads (built on rust-ocpp's types),
+//! the CSMS's requests read into [`crate::ocpp::CsmsRequest`] (`requests`) and the station's
+//! answers written from [`crate::ocpp::CsmsResponse`] (`responses`).
+
+mod requests;
+mod responses;
+
+pub use requests::decode_request;
+pub use responses::encode_response;
 
 use chrono::{DateTime, Utc};
 use rust_ocpp::v2_0_1::datatypes::charging_station_type::ChargingStationType;
@@ -17,7 +24,7 @@ use rust_ocpp::v2_0_1::messages::security_event_notification::SecurityEventNotif
 use rust_ocpp::v2_0_1::messages::status_notification::StatusNotificationRequest;
 use serde_json::{Value, json};
 
-use super::{ActionKind, BootReason, ConnectorStatus, Request};
+use super::{BootReason, ConnectorStatus, Request};
 use crate::clock::to_wire_precision;
 use crate::ocpp::BootInfo;
 
@@ -42,13 +49,12 @@ pub fn encode(request: &Request, boot: &BootInfo, now: DateTime<Utc>) -> serde_j
         Request::Status {
             connector, status, ..
         } => {
-            let id = i32::try_from(*connector).unwrap_or(i32::MAX);
+            let (evse_id, connector_id) = evse_and_connector(*connector);
             serde_json::to_value(StatusNotificationRequest {
                 timestamp: now,
                 connector_status: connector_status(status),
-                // One connector per EVSE on this hardware: EVSE n holds connector 1.
-                evse_id: id,
-                connector_id: 1,
+                evse_id: i32::try_from(evse_id).unwrap_or(i32::MAX),
+                connector_id: i32::try_from(connector_id).unwrap_or(i32::MAX),
             })
         }
         Request::Heartbeat => Ok(json!({})),
@@ -163,8 +169,25 @@ pub fn connector_status(status: &ConnectorStatus) -> ConnectorStatusEnumType {
     }
 }
 
+/// The evseId and connectorId of the station's connector `connector`: one connector per EVSE
+/// on this hardware, so EVSE n holds connector 1.
+pub fn evse_and_connector(connector: u32) -> (u32, u32) {
+    (connector, 1)
+}
+
+/// The 2.0.1 connectorStatus as written on the wire.
+pub fn connector_status_name(status: &ConnectorStatus) -> &'static str {
+    match connector_status(status) {
+        ConnectorStatusEnumType::Available => "Available",
+        ConnectorStatusEnumType::Occupied => "Occupied",
+        ConnectorStatusEnumType::Reserved => "Reserved",
+        ConnectorStatusEnumType::Unavailable => "Unavailable",
+        ConnectorStatusEnumType::Faulted => "Faulted",
+    }
+}
+
 /// Every action a 2.0.1 CSMS may send to a station.
-const CSMS_ACTIONS: &[&str] = &[
+pub(crate) const CSMS_ACTIONS: &[&str] = &[
     "CancelReservation",
     "CertificateSigned",
     "ChangeAvailability",
@@ -206,23 +229,6 @@ const CSMS_ACTIONS: &[&str] = &[
     "UnpublishFirmware",
     "UpdateFirmware",
 ];
-
-/// What the station knows about a CSMS action.
-pub fn action_kind(action: &str) -> ActionKind {
-    match action {
-        "RequestStartTransaction" | "RequestStopTransaction" => ActionKind::RemoteStartStop,
-        "GetVariables" | "SetVariables" | "GetBaseReport" | "GetReport" | "TriggerMessage" => {
-            ActionKind::AllowedWhilePending
-        }
-        a if CSMS_ACTIONS.contains(&a) => ActionKind::Unsupported,
-        _ => ActionKind::Unknown,
-    }
-}
-
-/// The answer to a remote start/stop while the station is not Accepted.
-pub fn remote_start_stop_refusal() -> Value {
-    json!({"status": "Rejected"})
-}
 
 #[cfg(test)]
 mod tests {
@@ -355,14 +361,15 @@ mod tests {
     }
 
     #[test]
-    fn actions_are_classified() {
-        assert_eq!(action_kind("NoSuchAction"), ActionKind::Unknown);
-        assert_eq!(action_kind("UpdateFirmware"), ActionKind::Unsupported);
+    fn connector_names_and_addresses_are_as_on_the_wire() {
+        assert_eq!(evse_and_connector(3), (3, 1));
         assert_eq!(
-            action_kind("RequestStartTransaction"),
-            ActionKind::RemoteStartStop
+            connector_status_name(&ConnectorStatus::SuspendedEv),
+            "Occupied"
         );
-        assert_eq!(action_kind("GetVariables"), ActionKind::AllowedWhilePending);
-        assert_eq!(action_kind("RemoteStartTransaction"), ActionKind::Unknown);
+        assert_eq!(
+            connector_status_name(&ConnectorStatus::Unavailable),
+            "Unavailable"
+        );
     }
 }

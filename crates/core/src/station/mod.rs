@@ -32,8 +32,8 @@ use crate::device_model::{self, Change, DeviceModel};
 use crate::health::{Health, Sample};
 use crate::ocpp::BootInfo;
 use crate::ocpp::{
-    self, BootReason, ConnectorStatus, Fault, FaultCode, OcppVersion, RegistrationStatus, Reply,
-    Request, SecurityEventKind,
+    self, Answer, BootAnswer, BootReason, ConnectorStatus, Fault, FaultCode, OcppVersion,
+    RegistrationStatus, Reply, Request, SecurityEventKind, StatusOnWire,
 };
 use crate::rpc::{self, Frame};
 use crate::secret::Secret;
@@ -70,6 +70,8 @@ pub struct Settings {
 pub struct CallRecord {
     /// What was sent.
     pub request: Request,
+    /// The OCPP version it was sent in.
+    pub version: OcppVersion,
     /// Its message id.
     pub unique_id: String,
     /// When it was sent (wall clock).
@@ -78,11 +80,18 @@ pub struct CallRecord {
     pub outcome: CallOutcome,
 }
 
+impl CallRecord {
+    /// For a StatusNotification, the connector and status as the CSMS was told them.
+    pub fn reported_status(&self) -> Option<StatusOnWire> {
+        self.request.status_on_wire(self.version)
+    }
+}
+
 /// How a CALL ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CallOutcome {
-    /// CALLRESULT with this payload.
-    Result(Value),
+    /// CALLRESULT, read as the answer to the request.
+    Result(Answer),
     /// CALLERROR.
     Error {
         /// The code as the CSMS spelled it.
@@ -184,6 +193,7 @@ enum Link {
 struct Outstanding {
     id: String,
     request: Request,
+    version: OcppVersion,
     sent_utc: DateTime<Utc>,
     deadline: Instant,
 }
@@ -359,23 +369,17 @@ impl Station {
                 payload,
             }) => {
                 let reply = self.answer(now, version, &action, &payload);
-                let frame = match reply {
-                    Reply::Result(payload) => rpc::call_result(&id, &payload),
-                    Reply::Error(code, description) => {
-                        tracing::info!(action = %action, message_id = %id, code = code.wire(version), "refused CSMS call: {description}");
-                        rpc::call_error(&id, code, version, &description)
-                    }
-                };
+                let frame = answer_frame(&id, &action, version, reply);
                 self.transmit.push_back(frame);
             }
             Ok(Frame::CallResult { id, payload }) => {
-                self.finish_call(now, &id, CallOutcome::Result(payload))
+                self.finish_call(now, &id, Ok(payload));
             }
             Ok(Frame::CallError {
                 id,
                 code,
                 description,
-            }) => self.finish_call(now, &id, CallOutcome::Error { code, description }),
+            }) => self.finish_call(now, &id, Err((code, description))),
             Err(error) => {
                 tracing::warn!(%error, bytes = text.len(), "unreadable frame from the CSMS");
                 if let Some((id, code)) = error.owed_error().filter(|_| !self.silent(version)) {
@@ -781,6 +785,7 @@ impl Station {
             self.outstanding = Some(Outstanding {
                 id,
                 request,
+                version,
                 sent_utc: now_utc,
                 deadline: deadline::after(now, self.device_model.message_timeout()),
             });
@@ -824,13 +829,25 @@ impl Station {
         })
     }
 
-    fn finish_call(&mut self, now: Instant, id: &str, outcome: CallOutcome) {
+    /// The CSMS answered CALL `id`: with a CALLRESULT payload, or a CALLERROR's code and
+    /// description. The payload is read here, once, as the answer to the request it answers.
+    fn finish_call(&mut self, now: Instant, id: &str, answer: Result<Value, (String, String)>) {
         let Some(outstanding) = self.outstanding.take_if(|o| o.id == id) else {
             tracing::warn!(message_id = %id, "answer to a message the station is not waiting for; ignored");
             return;
         };
+        let outcome = match answer {
+            Ok(payload) => CallOutcome::Result(ocpp::answer::read(&outstanding.request, &payload)),
+            Err((code, description)) => CallOutcome::Error { code, description },
+        };
         match (&outstanding.request, &outcome) {
-            (Request::Boot(_), CallOutcome::Result(payload)) => self.boot_answered(now, payload),
+            (Request::Boot(_), CallOutcome::Result(Answer::Boot(answer))) => {
+                self.boot_answered(now, answer)
+            }
+            (Request::Boot(_), CallOutcome::Result(Answer::UnreadableBoot { why, .. })) => {
+                tracing::warn!("unreadable BootNotification answer ({why}); retrying later");
+                self.registration.boot_failed(now, NON_FLOODING_BOOT_RETRY);
+            }
             (Request::Boot(_), CallOutcome::Error { code, .. }) => {
                 tracing::warn!(%code, "the CSMS answered BootNotification with an error");
                 self.registration.boot_failed(now, NON_FLOODING_BOOT_RETRY);
@@ -853,10 +870,15 @@ impl Station {
                 }
             }
             (Request::SecurityEvent(_), CallOutcome::Result(_)) => self.startup_reported = true,
-            (Request::Heartbeat, CallOutcome::Result(payload)) => {
+            (Request::Heartbeat, CallOutcome::Result(answer)) => {
                 self.last_heartbeat_utc = Some(outstanding.sent_utc);
                 self.missed_heartbeats = 0;
-                self.check_clock(ocpp::read_current_time(payload));
+                if let Answer::Heartbeat {
+                    current_time: Some(time),
+                } = answer
+                {
+                    self.check_clock(time.utc);
+                }
             }
             (Request::Heartbeat, _) => {
                 self.missed_heartbeats = self.missed_heartbeats.saturating_add(1)
@@ -882,16 +904,10 @@ impl Station {
         self.push_record(outstanding, outcome);
     }
 
-    fn boot_answered(&mut self, now: Instant, payload: &Value) {
-        let answer = match ocpp::parse_boot_answer(payload) {
-            Ok(answer) => answer,
-            Err(why) => {
-                tracing::warn!("unreadable BootNotification answer ({why}); retrying later");
-                self.registration.boot_failed(now, NON_FLOODING_BOOT_RETRY);
-                return;
-            }
-        };
-        self.check_clock(answer.current_time);
+    fn boot_answered(&mut self, now: Instant, answer: &BootAnswer) {
+        if let Some(time) = &answer.current_time {
+            self.check_clock(time.utc);
+        }
         let (interval, clamped) = deadline::csms_interval(answer.interval);
         tracing::info!(status = %answer.status, interval = answer.interval, "BootNotification answered");
         if clamped {
@@ -1103,16 +1119,14 @@ impl Station {
             .any(|(_, s)| in_use(&s.current))
     }
 
-    fn check_clock(&self, csms_time: Option<DateTime<Utc>>) {
-        if let Some(csms_time) = csms_time {
-            let skew = self.clock.now_utc().signed_duration_since(csms_time);
-            if skew.abs() > CLOCK_SKEW_WARNING {
-                tracing::warn!(
-                    station = %format_timestamp(self.clock.now_utc()),
-                    csms = %format_timestamp(csms_time),
-                    "the station's clock differs from the CSMS's by more than a minute: is NTP synchronised?"
-                );
-            }
+    fn check_clock(&self, csms_time: DateTime<Utc>) {
+        let skew = self.clock.now_utc().signed_duration_since(csms_time);
+        if skew.abs() > CLOCK_SKEW_WARNING {
+            tracing::warn!(
+                station = %format_timestamp(self.clock.now_utc()),
+                csms = %format_timestamp(csms_time),
+                "the station's clock differs from the CSMS's by more than a minute: is NTP synchronised?"
+            );
         }
     }
 
@@ -1120,11 +1134,29 @@ impl Station {
         self.events
             .push_back(Event::CallFinished(Box::new(CallRecord {
                 request: o.request,
+                version: o.version,
                 unique_id: o.id,
                 sent_utc: o.sent_utc,
                 outcome,
             })));
     }
+}
+
+/// The frame that answers the CSMS's CALL `id`: the response written as `version` spells it,
+/// or the CALLERROR.
+fn answer_frame(id: &str, action: &str, version: OcppVersion, reply: Reply) -> String {
+    let (code, description) = match reply {
+        Reply::Result(response) => match ocpp::csms_response::encode(version, &response) {
+            Ok(payload) => return rpc::call_result(id, &payload),
+            Err(error) => {
+                tracing::error!(action = %action, message_id = %id, %error, "could not write an answer");
+                (rpc::ErrorCode::InternalError, error.to_string())
+            }
+        },
+        Reply::Error(code, description) => (code, description),
+    };
+    tracing::info!(action = %action, message_id = %id, code = code.wire(version), "refused CSMS call: {description}");
+    rpc::call_error(id, code, version, &description)
 }
 
 /// The messageId of the station's metrics DataTransfer.

@@ -1,29 +1,24 @@
 //! The station's answers to the CSMS's CALLs, after the registration rules (B02/B03).
 //!
-//! Every answer is decided here and goes out at once; anything the answer promises (a
-//! triggered message, a report, a reset) is queued behind it, so the CSMS always sees the
-//! CALLRESULT first (F06.FR.04).
+//! Requests arrive decoded ([`CsmsRequest`]) and answers leave typed ([`CsmsResponse`]); the
+//! version adapters read and write the JSON. Every answer is decided here and goes out at once;
+//! anything the answer promises (a triggered message, a report, a reset) is queued behind it,
+//! so the CSMS always sees the CALLRESULT first (F06.FR.04).
 
 use std::time::Instant;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{Event, Station};
-use crate::device_model::{
-    ComponentCriterion, ComponentVariable, ConfigurationStatus16, CustomReport,
-    GET_CONFIGURATION_MAX_KEYS, GetVariableData, ITEMS_PER_MESSAGE, LiveView, ReportBase,
-    SetVariableData,
+use crate::device_model::{ConfigurationStatus16, CustomReport, LiveView, ReportBase, StatusInfo};
+use crate::ocpp::csms_request::{self, CsmsRequest, StatusTarget, TriggerTarget, WhilePending};
+use crate::ocpp::csms_response::{
+    ChangeStatus, CsmsResponse, DataTransferStatus, TriggerStatus, UnlockStatus,
 };
-use crate::ocpp::csms_request::{self, CsmsRequest, StatusTarget, TriggerTarget};
-use crate::ocpp::v201;
-use crate::ocpp::{BootReason, OcppVersion, RegistrationStatus, Reply, Request};
+use crate::ocpp::{
+    BootReason, DecodeError, OcppVersion, RegistrationStatus, Reply, Request, VENDOR_ID, v201,
+};
 use crate::rpc::ErrorCode;
-use rust_ocpp::v2_0_1::enumerations::connector_status_enum_type::ConnectorStatusEnumType;
-
-use crate::ocpp::VENDOR_ID;
-
-/// The most componentCriteria a GetReportRequest may carry (its schema's maxItems).
-const MAX_COMPONENT_CRITERIA: usize = 4;
 
 impl Station {
     /// How the station answers a CALL from the CSMS.
@@ -41,157 +36,104 @@ impl Station {
                 "the station is not registered (Boot Rejected)".into(),
             );
         }
-        let request = match csms_request::parse(version, action, payload) {
-            Ok(Some(request)) => request,
-            Ok(None) => {
-                return Reply::Error(
-                    ErrorCode::NotImplemented,
-                    format!("'{action}' is not an OCPP {version} action"),
-                );
-            }
-            Err(why) => return Reply::Error(ErrorCode::FormatViolation, why),
+        let accepted = self.registration.is_accepted();
+        let request = match csms_request::decode(version, action, payload) {
+            Ok(request) => request,
+            // Not registered: an action the station does not support is one more the CSMS may
+            // not use yet (only those `while_pending` answers are allowed).
+            Err(DecodeError::UnsupportedAction(_)) if !accepted => return not_registered(),
+            Err(error) => return Reply::Error(error.code(), error.to_string()),
         };
-        if !self.registration.is_accepted() {
-            match request {
-                // Configuration and triggers are how the CSMS finishes a Pending registration.
-                CsmsRequest::TriggerMessage(_)
-                | CsmsRequest::GetVariables(_)
-                | CsmsRequest::SetVariables(_)
-                | CsmsRequest::GetBaseReport { .. }
-                | CsmsRequest::GetReport { .. }
-                | CsmsRequest::GetConfiguration { .. }
-                | CsmsRequest::ChangeConfiguration { .. } => {}
-                CsmsRequest::RemoteStartStop => return status("Rejected"),
-                _ => {
-                    return Reply::Error(
-                        ErrorCode::SecurityError,
-                        "the station is not registered yet (Boot Pending)".into(),
-                    );
+        if !accepted {
+            match request.while_pending() {
+                WhilePending::Answered => {}
+                WhilePending::Rejected => {
+                    return Reply::Result(CsmsResponse::RemoteStartStopRejected);
                 }
+                WhilePending::SecurityError => return not_registered(),
             }
         }
-        match request {
+        self.act(now, version, action, request)
+    }
+
+    /// Carries out a request the registration state allows.
+    fn act(
+        &mut self,
+        now: Instant,
+        version: OcppVersion,
+        action: &str,
+        request: CsmsRequest,
+    ) -> Reply {
+        let response = match request {
             CsmsRequest::TriggerMessage(target) => self.trigger(now, version, target),
             CsmsRequest::ChangeAvailability {
                 connector,
                 operative,
-            } => self.change_availability(connector, operative),
-            CsmsRequest::Reset { immediate, evse } => self.reset(immediate, evse),
-            CsmsRequest::UnlockConnector { connector } => self.unlock(version, connector),
+            } => CsmsResponse::ChangeAvailability(self.change_availability(connector, operative)),
+            CsmsRequest::Reset { immediate, evse } => {
+                CsmsResponse::Reset(self.reset(immediate, evse))
+            }
+            CsmsRequest::UnlockConnector { connector } => {
+                CsmsResponse::UnlockConnector(self.unlock(connector))
+            }
+            // No CSMS-initiated message of ours exists yet: say so precisely.
             CsmsRequest::DataTransfer { vendor_id, .. } => {
-                // No CSMS-initiated message of ours exists yet: say so precisely.
-                status(if vendor_id == VENDOR_ID {
-                    "UnknownMessageId"
+                CsmsResponse::DataTransfer(if vendor_id == VENDOR_ID {
+                    DataTransferStatus::UnknownMessageId
                 } else {
-                    "UnknownVendorId"
+                    DataTransferStatus::UnknownVendorId
                 })
             }
-            CsmsRequest::GetVariables(payload) => self.get_variables(&payload),
-            CsmsRequest::SetVariables(payload) => self.set_variables(&payload),
-            CsmsRequest::GetBaseReport { request_id, base } => self.base_report(request_id, &base),
-            CsmsRequest::GetReport {
-                request_id,
-                component_variables,
-                criteria,
-            } => self.custom_report(request_id, component_variables, criteria),
-            CsmsRequest::GetConfiguration { keys } => self.get_configuration(keys.as_deref()),
+            CsmsRequest::GetVariables(requests) => {
+                let (evse_available, connector_status) = self.live_state();
+                let view = self.live_view(&evse_available, &connector_status);
+                CsmsResponse::GetVariables(self.device_model.get_variables(&requests, &view))
+            }
+            CsmsRequest::SetVariables(requests) => {
+                let (results, changes) = self.device_model.set_variables(&requests);
+                self.apply_changes(changes);
+                CsmsResponse::SetVariables(results)
+            }
+            CsmsRequest::GetBaseReport { request_id, base } => self.base_report(request_id, base),
+            CsmsRequest::GetReport { request_id, filter } => {
+                self.custom_report(request_id, &filter)
+            }
+            CsmsRequest::GetConfiguration { keys } => {
+                let (evse_available, connector_status) = self.live_state();
+                let view = self.live_view(&evse_available, &connector_status);
+                let (known, unknown) = self.device_model.get_configuration(keys.as_deref(), &view);
+                CsmsResponse::GetConfiguration { known, unknown }
+            }
             CsmsRequest::ChangeConfiguration { key, value } => {
                 let (status, change) = self.device_model.change_configuration(&key, &value);
                 if status == ConfigurationStatus16::Accepted {
                     self.apply_changes(change.into_iter().collect());
                 }
-                Reply::Result(json!({ "status": status }))
+                CsmsResponse::ChangeConfiguration(status)
             }
-            CsmsRequest::RemoteStartStop | CsmsRequest::Unsupported => Reply::Error(
-                ErrorCode::NotSupported,
-                format!("'{action}' is not supported by this station"),
-            ),
-        }
+            // No OCPP transactions on this charger: the session is the controller's.
+            CsmsRequest::RemoteStart { .. } | CsmsRequest::RemoteStop { .. } => {
+                return Reply::Error(
+                    ErrorCode::NotSupported,
+                    format!("'{action}' is not supported by this station"),
+                );
+            }
+        };
+        Reply::Result(response)
     }
 
-    fn get_variables(&self, payload: &Value) -> Reply {
-        let requests: Vec<GetVariableData> = match items(payload, "getVariableData") {
-            Ok(requests) => requests,
-            Err(reply) => return reply,
-        };
-        let (evse_available, connector_status) = self.live_state();
-        let view = self.live_view(&evse_available, &connector_status);
-        let results = self.device_model.get_variables(&requests, &view);
-        Reply::Result(json!({ "getVariableResult": results }))
-    }
-
-    fn set_variables(&mut self, payload: &Value) -> Reply {
-        let requests: Vec<SetVariableData> = match items(payload, "setVariableData") {
-            Ok(requests) => requests,
-            Err(reply) => return reply,
-        };
-        let (results, changes) = self.device_model.set_variables(&requests);
-        self.apply_changes(changes);
-        Reply::Result(json!({ "setVariableResult": results }))
-    }
-
-    fn base_report(&mut self, request_id: i64, base: &str) -> Reply {
-        let base: ReportBase = match serde_json::from_value(json!(base)) {
-            Ok(base) => base,
-            Err(_) => return status("NotSupported"),
-        };
+    fn base_report(&mut self, request_id: i64, base: ReportBase) -> CsmsResponse {
         let selection = self.device_model.select_base(base);
         self.start_report(request_id, selection)
     }
 
-    /// GetReport (B08). Every criterion is supported; the lists must hold what the schema
-    /// allows, componentVariable at most ItemsPerMessage[GetReport] entries (B08.FR.17).
-    fn custom_report(
-        &mut self,
-        request_id: i64,
-        component_variables: Option<Vec<ComponentVariable>>,
-        criteria: Option<Vec<ComponentCriterion>>,
-    ) -> Reply {
-        let too_many = |field: &str, max: u32| {
-            Reply::Error(
-                ErrorCode::OccurrenceConstraintViolation,
-                format!("{field} must hold 1 to {max} entries"),
-            )
-        };
-        // Absent is no filter; a list that is there holds at least one entry.
-        let wrong_size = |len: usize, max: usize| len == 0 || len > max;
-        if let Some(list) = &component_variables
-            && wrong_size(list.len(), ITEMS_PER_MESSAGE as usize)
-        {
-            return too_many("componentVariable", ITEMS_PER_MESSAGE);
-        }
-        if let Some(list) = &criteria
-            && wrong_size(list.len(), MAX_COMPONENT_CRITERIA)
-        {
-            return too_many("componentCriteria", MAX_COMPONENT_CRITERIA as u32);
-        }
-        let request = CustomReport {
-            component_variables: component_variables.unwrap_or_default(),
-            criteria: criteria.unwrap_or_default(),
-        };
+    /// GetReport (B08): every criterion is supported; the decoder already held the lists to
+    /// what the schema and ItemsPerMessage[GetReport] allow (B08.FR.17).
+    fn custom_report(&mut self, request_id: i64, filter: &CustomReport) -> CsmsResponse {
         let (evse_available, connector_status) = self.live_state();
         let view = self.live_view(&evse_available, &connector_status);
-        let selection = self.device_model.select_custom(&request, &view);
+        let selection = self.device_model.select_custom(filter, &view);
         self.start_report(request_id, selection)
-    }
-
-    fn get_configuration(&self, keys: Option<&[String]>) -> Reply {
-        if keys.is_some_and(|k| k.len() > GET_CONFIGURATION_MAX_KEYS as usize) {
-            return Reply::Error(
-                ErrorCode::OccurrenceConstraintViolation,
-                format!("at most {GET_CONFIGURATION_MAX_KEYS} keys per request"),
-            );
-        }
-        let (evse_available, connector_status) = self.live_state();
-        let view = self.live_view(&evse_available, &connector_status);
-        let (known, unknown) = self.device_model.get_configuration(keys, &view);
-        let mut answer = json!({ "configurationKey": known });
-        if !unknown.is_empty()
-            && let Some(fields) = answer.as_object_mut()
-        {
-            fields.insert("unknownKey".into(), json!(unknown));
-        }
-        Reply::Result(answer)
     }
 
     /// Availability and 2.0.1 connector status per EVSE, for the device model's live view.
@@ -199,14 +141,7 @@ impl Station {
         (1..=self.settings.connectors)
             .map(|c| {
                 let available = !self.availability.inoperative().contains(&c);
-                let status = match v201::connector_status(&self.effective(c)) {
-                    ConnectorStatusEnumType::Available => "Available",
-                    ConnectorStatusEnumType::Occupied => "Occupied",
-                    ConnectorStatusEnumType::Reserved => "Reserved",
-                    ConnectorStatusEnumType::Unavailable => "Unavailable",
-                    ConnectorStatusEnumType::Faulted => "Faulted",
-                };
-                (available, status)
+                (available, v201::connector_status_name(&self.effective(c)))
             })
             .unzip()
     }
@@ -227,12 +162,17 @@ impl Station {
         }
     }
 
-    fn trigger(&mut self, now: Instant, version: OcppVersion, target: TriggerTarget) -> Reply {
+    fn trigger(
+        &mut self,
+        now: Instant,
+        version: OcppVersion,
+        target: TriggerTarget,
+    ) -> CsmsResponse {
         match target {
             TriggerTarget::Boot => {
                 // 2.0.1 F06.FR.17: a registered station refuses to boot again on request.
                 if version == OcppVersion::V201 && self.registration.is_accepted() {
-                    return status("Rejected");
+                    return trigger_answer(TriggerStatus::Rejected, None);
                 }
                 self.queue_boot(now, BootReason::Triggered);
             }
@@ -264,9 +204,9 @@ impl Station {
                     });
                 }
             }
-            TriggerTarget::Other => return status("NotImplemented"),
+            TriggerTarget::Other => return trigger_answer(TriggerStatus::NotImplemented, None),
         }
-        status("Accepted")
+        trigger_answer(TriggerStatus::Accepted, None)
     }
 
     /// The connectors a TriggerMessage(StatusNotification) asks for, or the refusal. 1.6: one
@@ -276,124 +216,105 @@ impl Station {
         &self,
         version: OcppVersion,
         target: StatusTarget,
-    ) -> Result<Vec<u32>, Reply> {
+    ) -> Result<Vec<u32>, CsmsResponse> {
         let last = self.settings.connectors;
         match (version, target) {
             (OcppVersion::V16, StatusTarget::Unspecified) => Ok((0..=last).collect()),
             (OcppVersion::V16, StatusTarget::Connector(c)) if c <= last => Ok(vec![c]),
-            (OcppVersion::V16, _) => Err(status("Rejected")),
+            (OcppVersion::V16, _) => Err(trigger_answer(TriggerStatus::Rejected, None)),
             (OcppVersion::V201, StatusTarget::Evse { id, connector }) => {
                 if !(1..=last).contains(&id) {
-                    return Err(rejected("UnknownEvse", &format!("EVSE ids are 1..{last}")));
+                    return Err(trigger_rejected(
+                        "UnknownEvse",
+                        &format!("EVSE ids are 1..{last}"),
+                    ));
                 }
                 match connector {
                     Some(1) => Ok(vec![id]),
-                    Some(_) => Err(rejected(
+                    Some(_) => Err(trigger_rejected(
                         "UnknownConnectorId",
                         "each EVSE has connector 1 only",
                     )),
-                    None => Err(rejected(
+                    None => Err(trigger_rejected(
                         "MissingParam",
                         "a StatusNotification is for one connector: give evse.connectorId",
                     )),
                 }
             }
-            (OcppVersion::V201, _) => Err(rejected(
+            (OcppVersion::V201, _) => Err(trigger_rejected(
                 "MissingParam",
                 "a StatusNotification is for one connector: give evse with id and connectorId",
             )),
         }
     }
 
-    fn change_availability(&mut self, connector: Option<u32>, operative: bool) -> Reply {
-        let target = connector.filter(|c| *c != 0);
+    fn change_availability(&mut self, target: Option<u32>, operative: bool) -> ChangeStatus {
         if target.is_some_and(|c| c > self.settings.connectors) {
-            return status("Rejected");
+            return ChangeStatus::Rejected;
         }
         if self.availability.is(target, operative) {
-            return status("Accepted");
+            return ChangeStatus::Accepted;
         }
         // Taking a connector out of service under a running session waits for it to end.
         if !operative && self.any_in_use(target) {
             self.availability.schedule_inoperative(target);
             // Saved: a restart before the session ends must not forget the operator's order.
             self.events.push_back(Event::StateChanged);
-            return status("Scheduled");
+            return ChangeStatus::Scheduled;
         }
         self.availability.apply(target, operative);
         self.events.push_back(Event::StateChanged);
         if self.is_online() && self.registration.is_accepted() {
             self.queue_owed(false);
         }
-        status("Accepted")
+        ChangeStatus::Accepted
     }
 
-    fn reset(&mut self, immediate: bool, evse: Option<u32>) -> Reply {
+    fn reset(&mut self, immediate: bool, evse: Option<u32>) -> ChangeStatus {
         if evse.is_some() {
             // One EVSE cannot be restarted on its own: the process serves them all.
-            return status("Rejected");
+            return ChangeStatus::Rejected;
         }
         if !immediate && self.any_in_use(None) {
             self.reset = Some(false);
             self.events.push_back(Event::StateChanged);
-            return status("Scheduled");
+            return ChangeStatus::Scheduled;
         }
         self.reset = Some(true);
         self.events.push_back(Event::StateChanged);
         self.events.push_back(Event::ResetDue);
-        status("Accepted")
+        ChangeStatus::Accepted
     }
 
-    fn unlock(&self, version: OcppVersion, connector: u32) -> Reply {
-        match version {
-            // 1.6 has the honest answer.
-            OcppVersion::V16 => status("NotSupported"),
-            OcppVersion::V201 if connector == 0 || connector > self.settings.connectors => {
-                status("UnknownConnector")
-            }
+    fn unlock(&self, connector: u32) -> UnlockStatus {
+        if connector == 0 || connector > self.settings.connectors {
+            UnlockStatus::UnknownConnector
+        } else {
             // The cable lock has no release path the station can drive safely.
-            OcppVersion::V201 => Reply::Result(json!({
-                "status": "UnlockFailed",
-                "statusInfo": {
-                    "reasonCode": "NotSupported",
-                    "additionalInfo": "this charger has no remotely driven cable lock release"
-                }
-            })),
+            UnlockStatus::NoReleasePath
         }
     }
 }
 
-/// The list `field` of a 2.0.1 request, within the advertised ItemsPerMessage.
-fn items<T: serde::de::DeserializeOwned>(payload: &Value, field: &str) -> Result<Vec<T>, Reply> {
-    let list = payload
-        .get(field)
-        .and_then(Value::as_array)
-        .ok_or_else(|| {
-            Reply::Error(
-                ErrorCode::FormatViolation,
-                format!("{field} must be an array"),
-            )
-        })?;
-    if list.is_empty() || list.len() > ITEMS_PER_MESSAGE as usize {
-        return Err(Reply::Error(
-            ErrorCode::OccurrenceConstraintViolation,
-            format!("{field} must hold 1 to {ITEMS_PER_MESSAGE} entries"),
-        ));
-    }
-    list.iter()
-        .map(|item| serde_json::from_value(item.clone()))
-        .collect::<Result<Vec<T>, _>>()
-        .map_err(|e| Reply::Error(ErrorCode::FormatViolation, format!("{field}: {e}")))
+/// The refusal of a request the CSMS may not send before Boot is Accepted.
+fn not_registered() -> Reply {
+    Reply::Error(
+        ErrorCode::SecurityError,
+        "the station is not registered yet (Boot Pending)".into(),
+    )
 }
 
-fn status(value: &str) -> Reply {
-    Reply::Result(json!({ "status": value }))
+fn trigger_answer(status: TriggerStatus, info: Option<StatusInfo>) -> CsmsResponse {
+    CsmsResponse::TriggerMessage { status, info }
 }
 
 /// `Rejected` with the reason (2.0.1 statusInfo).
-fn rejected(reason_code: &str, additional_info: &str) -> Reply {
-    Reply::Result(json!({
-        "status": "Rejected",
-        "statusInfo": { "reasonCode": reason_code, "additionalInfo": additional_info }
-    }))
+fn trigger_rejected(reason_code: &str, additional_info: &str) -> CsmsResponse {
+    trigger_answer(
+        TriggerStatus::Rejected,
+        Some(StatusInfo {
+            reason_code: reason_code.into(),
+            additional_info: Some(additional_info.into()),
+        }),
+    )
 }

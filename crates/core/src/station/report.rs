@@ -7,11 +7,12 @@
 
 use std::ops::Range;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::Station;
-use crate::device_model::{ITEMS_PER_MESSAGE, ReportSelection};
-use crate::ocpp::{Reply, Request};
+use crate::device_model::{ITEMS_PER_MESSAGE, ReportSelection, StatusInfo};
+use crate::ocpp::Request;
+use crate::ocpp::csms_response::{CsmsResponse, ReportStatus};
 
 /// Entries per NotifyReport part: what the station advertises as ItemsPerMessage[GetReport].
 const ENTRIES_PER_PART: usize = ITEMS_PER_MESSAGE as usize;
@@ -40,19 +41,23 @@ impl Station {
     /// Answers a report request whose entries are `selection`: `EmptyResultSet` when nothing
     /// matched, `Rejected` while another report is still being sent (at most one is kept),
     /// `Accepted` otherwise, the parts following the answer.
-    pub(super) fn start_report(&mut self, request_id: i64, selection: ReportSelection) -> Reply {
+    pub(super) fn start_report(
+        &mut self,
+        request_id: i64,
+        selection: ReportSelection,
+    ) -> CsmsResponse {
         if selection.is_empty() {
-            return Reply::Result(json!({ "status": "EmptyResultSet" }));
+            return report_answer(ReportStatus::EmptyResultSet, None);
         }
         if let Some(busy) = &self.report {
-            return Reply::Result(report_busy(busy.request_id));
+            return report_answer(ReportStatus::Rejected, Some(report_busy(busy.request_id)));
         }
         self.report = Some(ReportJob {
             request_id,
             selection,
             next_seq_no: 0,
         });
-        Reply::Result(json!({ "status": "Accepted" }))
+        report_answer(ReportStatus::Accepted, None)
     }
 
     /// The next NotifyReport part of the report being sent, rendered with the values of now;
@@ -80,15 +85,16 @@ impl Station {
     }
 }
 
-/// The answer to a report request while another one is being sent.
-fn report_busy(request_id: i64) -> Value {
-    json!({
-        "status": "Rejected",
-        "statusInfo": {
-            "reasonCode": "Unspecified",
-            "additionalInfo": format!(
-                "report {request_id} is still being sent; ask again once its last NotifyReport is out"
-            ),
-        }
-    })
+fn report_answer(status: ReportStatus, info: Option<StatusInfo>) -> CsmsResponse {
+    CsmsResponse::Report { status, info }
+}
+
+/// Why a report request is refused while another one is being sent.
+fn report_busy(request_id: i64) -> StatusInfo {
+    StatusInfo {
+        reason_code: "Unspecified".into(),
+        additional_info: Some(format!(
+            "report {request_id} is still being sent; ask again once its last NotifyReport is out"
+        )),
+    }
 }

@@ -1176,7 +1176,7 @@ fn unlock_and_data_transfer_get_honest_answers() {
     let r = p.csms_sends(r#"[2,"u","UnlockConnector",{"connectorId":1}]"#);
     assert_eq!(r[0][2]["status"], "NotSupported");
     let r = p.csms_sends(r#"[2,"x","ChangeAvailability",{"type":"Inoperative"}]"#);
-    assert_eq!(r[0][2], "FormationViolation");
+    assert_eq!(r[0][2], "OccurenceConstraintViolation");
 }
 
 #[test]
@@ -1223,7 +1223,7 @@ fn a_base_report_arrives_in_parts_after_the_answer_even_while_pending() {
         assert_eq!(report.get("tbc").is_some(), i + 1 < reports.len());
     }
     let r = p.csms_sends(r#"[2,"g","GetBaseReport",{"requestId":43,"reportBase":"NoSuchBase"}]"#);
-    assert_eq!(r[0][2]["status"], "NotSupported");
+    assert_eq!(r[0][2], "PropertyConstraintViolation");
 }
 
 #[test]
@@ -1762,9 +1762,12 @@ fn get_report_sends_what_the_components_variables_and_criteria_select() {
         ),
         (
             r#"{"requestId":6,"componentCriteria":["Broken"]}"#,
-            "FormatViolation",
+            "PropertyConstraintViolation",
         ),
-        (r#"{"componentCriteria":["Active"]}"#, "FormatViolation"),
+        (
+            r#"{"componentCriteria":["Active"]}"#,
+            "OccurrenceConstraintViolation",
+        ),
     ] {
         let r = p.csms_sends(&format!(r#"[2,"x","GetReport",{payload}]"#));
         assert_eq!(r[0][0], 4, "{payload}");
