@@ -14,7 +14,7 @@
 //! Two rules hold whatever `OCPP_LOG` says. Other crates' TRACE events are never shown: the
 //! WebSocket library traces every frame's contents and hex dump, a new password from the CSMS
 //! included (the station's own frame trace withholds such frames, see `rpc::loggable`). And no
-//! line carries a control character from a field's value ([`printable`]).
+//! line carries a control character from a field's value (the `printable` module).
 
 mod printable;
 

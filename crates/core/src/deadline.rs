@@ -23,7 +23,7 @@ pub const MAX_CSMS_INTERVAL: Duration = Duration::from_secs(7 * 86_400);
 const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 86_400);
 
 /// `now + wait`, or, when that instant cannot be represented, the farthest one within
-/// [`FAR_FUTURE`] that can: late, never early, never a panic.
+/// a century that can: late, never early, never a panic.
 #[must_use]
 pub fn after(now: Instant, wait: Duration) -> Instant {
     if let Some(deadline) = now.checked_add(wait) {

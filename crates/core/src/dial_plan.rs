@@ -235,9 +235,9 @@ impl<U: Clone + PartialEq> DialPlan<U> {
         }
     }
 
-    /// The dial of `attempt` failed at `now`. `version_mismatch` is
-    /// [`DialError::is_version_mismatch`](super::DialError::is_version_mismatch); `random` is a
-    /// fresh fraction in `[0, 1)` for the RetryBackOff random part.
+    /// The dial of `attempt` failed at `now`. `version_mismatch`: the CSMS refused the offered
+    /// version (the shell's dial error says so); `random` is a fresh fraction in `[0, 1)` for the
+    /// RetryBackOff random part.
     pub fn record_failure(
         &mut self,
         now: Instant,
