@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::{Event, Station};
+use super::{Event, Queued, Station};
 use crate::device_model::{
     ComponentCriterion, ComponentVariable, ConfigurationStatus16, CustomReport,
     GET_CONFIGURATION_MAX_KEYS, GetVariableData, ITEMS_PER_MESSAGE, LiveView, ReportBase,
@@ -239,7 +239,7 @@ impl Station {
             TriggerTarget::Heartbeat => {
                 // One already on its way answers the trigger as well.
                 if !self.heartbeat_pending() {
-                    self.triggered.push_back(Request::Heartbeat);
+                    self.triggered.push_back(Queued::Call(Request::Heartbeat));
                 }
             }
             TriggerTarget::Status(target) => {
@@ -249,19 +249,9 @@ impl Station {
                 };
                 for connector in targets {
                     // One queued per connector answers every trigger: it is sent as it is then.
-                    let queued = self.triggered.iter().any(
-                        |r| matches!(r, Request::Status { connector: c, .. } if *c == connector),
-                    );
-                    if queued {
-                        continue;
+                    if !self.triggered.contains(&Queued::Status(connector)) {
+                        self.triggered.push_back(Queued::Status(connector));
                     }
-                    let status = self.effective(connector);
-                    let notice = self.notice(version, connector);
-                    self.triggered.push_back(Request::Status {
-                        connector,
-                        status,
-                        notice,
-                    });
                 }
             }
             TriggerTarget::Other => return status("NotImplemented"),
