@@ -102,7 +102,7 @@ impl StatusWriter {
     }
 
     /// Stops the writer and removes the file: no status file means "not running". A write
-    /// under way finishes first; this waits at most [`STOP_WAIT`] for both.
+    /// under way finishes first; this waits at most `STOP_WAIT` for both.
     pub async fn remove(mut self) {
         let Some(handoff) = self.handoff.take() else {
             // No writer ever ran: only a file left by an earlier run can be there.
