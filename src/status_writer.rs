@@ -4,10 +4,12 @@
 //! charge controller and the latest health sample) after each step; a thread of its own writes
 //! it. Writing (mkdir, open, chmod, write, rename) takes longer than everything else between a
 //! controller's status line and its StatusNotification, and a slow or failing disk would stall
-//! the wire, so it never happens on the protocol loop. Views published while a write is under
-//! way coalesce: the newest wins. The file is rewritten when something changed and at least
-//! every [`REFRESH`], so that `updated_utc` shows the daemon is alive, and removed when the
-//! daemon stops.
+//! the wire, so it never happens on the protocol loop. The thread also lets a view settle
+//! briefly ([`SETTLE`]) before writing it, so that its disk work comes after the step's frames
+//! are on the socket rather than competing with them, and a burst of changes is one write. Views
+//! published meanwhile, or while a write is under way, coalesce: the newest wins. The file is
+//! rewritten when something changed and at least every [`REFRESH`], so that `updated_utc` shows
+//! the daemon is alive, and removed when the daemon stops.
 
 #![allow(
     clippy::disallowed_methods,
@@ -22,6 +24,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use crate::clock::{SystemClock, WallClock, format_timestamp};
+use crate::deadline;
 use crate::esp32::port::{self, SnapshotHandle};
 use crate::esp32::view::ControllerView;
 use crate::station::Station;
@@ -29,6 +32,11 @@ use crate::status_file::{self, ConnectorState, LinkStatus, StationStatus};
 
 /// The longest the file goes without a rewrite while the daemon runs.
 pub const REFRESH: Duration = Duration::from_secs(60);
+
+/// How long a view waits before it is written, taking newer ones in its place. Short enough
+/// that nobody reading the file notices; long enough that the step that published it has put
+/// its frames on the socket.
+pub const SETTLE: Duration = Duration::from_millis(50);
 
 /// How long a stopping daemon waits for the file to be removed (after a write under way): a
 /// disk that takes longer does not keep the station from stopping.
@@ -226,18 +234,35 @@ impl Handoff {
         self.wake.notify_one();
     }
 
-    /// Waits for a view or the order to stop; stopping wins over a view not yet written.
-    fn next(&self) -> Next {
+    /// Waits for a view, lets it settle for `settle` (a newer one published meanwhile takes its
+    /// place) and returns the newest; or the order to stop, which wins over a view not yet
+    /// written.
+    fn next(&self, settle: Duration) -> Next {
         let mut slot = self.lock();
         loop {
-            if slot.stop {
-                return Next::Stop;
+            while !slot.stop && slot.view.is_none() {
+                // A poisoned lock only means another thread panicked mid-edit; the data is
+                // usable.
+                slot = self.wake.wait(slot).unwrap_or_else(|e| e.into_inner());
             }
+            let until = deadline::after(Instant::now(), settle);
+            loop {
+                if slot.stop {
+                    return Next::Stop;
+                }
+                let left = until.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                slot = match self.wake.wait_timeout(slot, left) {
+                    Ok((slot, _)) => slot,
+                    Err(poisoned) => poisoned.into_inner().0,
+                };
+            }
+            // Only this thread takes views, so the one that started the wait is still there.
             if let Some(view) = slot.view.take() {
                 return Next::Write(Box::new(view));
             }
-            // A poisoned lock only means another thread panicked mid-edit; the data is usable.
-            slot = self.wake.wait(slot).unwrap_or_else(|e| e.into_inner());
         }
     }
 
@@ -250,7 +275,7 @@ impl Handoff {
 /// told to stop; then removes the file. A failure is logged once until a write succeeds again.
 fn write_views(handoff: &Handoff, mut sink: impl Sink, place: &str) {
     let mut failure_logged = false;
-    while let Next::Write(mut view) = handoff.next() {
+    while let Next::Write(mut view) = handoff.next(SETTLE) {
         view.updated_utc = format_timestamp(SystemClock.now_utc());
         match sink.write(&view) {
             Ok(()) => failure_logged = false,
