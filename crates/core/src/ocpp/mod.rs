@@ -254,7 +254,9 @@ impl SecurityEventKind {
 pub enum Request {
     /// BootNotification.
     Boot(BootReason),
-    /// StatusNotification for a connector (0 = the station as a whole, 1.6 only).
+    /// StatusNotification for a connector (0 = the station as a whole, 1.6 only), as it is
+    /// sent: the station fills it in from the connector's status when it goes, and its queues
+    /// hold only the connector number until then.
     Status {
         /// Connector number (2.0.1: EVSE `connector`, connector 1).
         connector: u32,
