@@ -8,6 +8,11 @@ the first STAT line carrying the new state on the pty to the CSMS receiving the
 StatusNotification (Available <-> Occupied in 2.0.1, Available <-> Preparing in 1.6). Both
 timestamps are CLOCK_MONOTONIC (Python's time.monotonic()) on the same machine.
 
+The station keeps its status file and saved state in the run's temporary directory (`--tmp`,
+default the system's, /tmp): a disk, as on a Pi's SD card, rather than the tmpfs of /run, so
+that a status-file write on the way from the STAT line to the wire would show. Each result
+names the file system it ran on.
+
     .venv/bin/python bench/esp32_latency.py                       # release binary, 2.0.1 and 1.6
     .venv/bin/python bench/esp32_latency.py --station target/debug/ocpp-station --transitions 50
     .venv/bin/python bench/esp32_latency.py --station bench/python_station.py   # the reference
@@ -24,6 +29,7 @@ import json
 import math
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -55,6 +61,18 @@ def status_of(event, version):
     return payload["connectorStatus"] if version == "2.0.1" else payload["status"]
 
 
+def file_system(path):
+    """The type of the file system `path` is on (ext4, tmpfs, ...), or None."""
+    try:
+        out = subprocess.run(
+            ["df", "--output=fstype", path], capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    lines = out.stdout.split()
+    return lines[-1] if len(lines) > 1 else None
+
+
 def run(args, version, python):
     shown = {1: "Available", 2: "Occupied" if version == "2.0.1" else "Preparing"}
     config = {
@@ -65,7 +83,7 @@ def run(args, version, python):
         "password": PASSWORD,
         "boot": {"statuses": ["Accepted"], "interval": 3600},
     }
-    with tempfile.TemporaryDirectory(prefix="esp32-bench-") as directory:
+    with tempfile.TemporaryDirectory(prefix="esp32-bench-", dir=args.tmp) as directory:
         csms = Process([python, CSMS, "--config", json.dumps(config)])
         fake = station = None
         try:
@@ -86,6 +104,8 @@ def run(args, version, python):
                 "OCPP_HEARTBEAT_SECONDS": "3600",
                 "ESP32_PORT": link,
                 "ESP32_BY_ID_DIR": directory,
+                "OCPP_RUNTIME_DIR": os.path.join(directory, "run"),
+                "OCPP_STATE_DIR": os.path.join(directory, "state"),
                 "OCPP_LOG": "warn",
             }
             command = [args.station]
@@ -121,6 +141,7 @@ def run(args, version, python):
                 time.sleep(args.gap)
             return {
                 "ocpp": version,
+                "file_system": file_system(directory),
                 "transitions": len(samples),
                 "stat_period_s": args.period,
                 "median_ms": round(statistics.median(samples), 2),
@@ -145,6 +166,9 @@ def main():
     parser.add_argument("--transitions", type=int, default=20)
     parser.add_argument("--period", type=float, default=0.3, help="the fake's STAT period, s")
     parser.add_argument("--gap", type=float, default=0.7, help="pause between transitions, s")
+    parser.add_argument(
+        "--tmp", default=None, help="where the run's directory goes (status file, state)"
+    )
     parser.add_argument(
         "--python",
         default=os.environ.get("OCPP_TEST_PYTHON") or os.path.join(ROOT, ".venv", "bin", "python"),

@@ -175,7 +175,7 @@ pub async fn run(
     )
     .await;
     // No status file means "not running" to `ocpp-station status`.
-    status.remove();
+    status.remove().await;
     Ok(stopped)
 }
 

@@ -18,7 +18,8 @@ use crate::clock::{SystemClock, WallClock, format_timestamp};
 use crate::config::Config;
 use crate::daemon::shutdown_signal;
 use crate::esp32;
-use crate::esp32::port::{ControllerSnapshot, SnapshotHandle};
+use crate::esp32::port::{self, SnapshotHandle};
+use crate::esp32::view::ControllerView;
 use crate::link::{self};
 use crate::metrics::{Sample, Sampler, SamplerPaths};
 use crate::ocpp::{self, Answer, OcppVersion, RegistrationStatus};
@@ -66,7 +67,7 @@ pub struct OnceReport {
     /// Every CALL the station sent, in order.
     pub messages: Vec<MessageReport>,
     /// The charge controller as the run saw it; null when none is configured.
-    pub controller: Option<ControllerSnapshot>,
+    pub controller: Option<ControllerView>,
     /// The machine's health when the run started (temperature, memory, disks, supply).
     pub metrics: Option<Sample>,
 }
@@ -318,9 +319,17 @@ pub async fn run(
         tokio::task::spawn_blocking(move || Sampler::new(SamplerPaths::system(state_dir)).sample())
             .await
             .ok();
+    // What the charge controller said of its connector, as the station core last held it.
+    let mut controller_status = None;
     let outcome = tokio::time::timeout(
         config.once_timeout,
-        drive(config, source, controller.as_ref(), &mut report),
+        drive(
+            config,
+            source,
+            controller.as_ref(),
+            &mut controller_status,
+            &mut report,
+        ),
     )
     .await;
     if outcome.is_err() {
@@ -337,7 +346,7 @@ pub async fn run(
             )),
         );
     }
-    report.controller = controller.map(|c| c.lock().unwrap_or_else(|e| e.into_inner()).clone());
+    report.controller = controller.map(|c| ControllerView::new(&c, controller_status.as_ref()));
     report.run_finished_utc = format_timestamp(clock.now_utc());
     report
 }
@@ -346,6 +355,7 @@ async fn drive(
     config: &Config,
     source: Box<dyn StatusSource>,
     controller: Option<&SnapshotHandle>,
+    controller_status: &mut Option<ocpp::ConnectorStatus>,
     report: &mut OnceReport,
 ) {
     // --once reads the saved state (a password the CSMS set, availability) but never writes:
@@ -363,25 +373,20 @@ async fn drive(
         }
     };
     let mut updates = source.start();
-    if let Some(controller) = controller {
+    if controller.is_some() {
         // Report what the hardware says, not the placeholder: wait briefly for its first word.
         let first = tokio::time::timeout(CONTROLLER_WAIT, updates.recv()).await;
         let status = match first {
             Ok(Some(update)) => update.status,
             _ => {
                 tracing::warn!("the charge controller did not answer within {CONTROLLER_WAIT:?}");
-                let lost = esp32::state::link_lost();
-                if let ocpp::ConnectorStatus::Faulted(fault) = &lost {
-                    let mut snapshot = controller.lock().unwrap_or_else(|e| e.into_inner());
-                    snapshot.link_up = false;
-                    snapshot.fault = fault.info.clone();
-                }
-                lost
+                esp32::state::link_lost()
             }
         };
         for connector in 1..=config.connectors {
             let _ = station.handle_connector_status(Instant::now(), connector, status.clone());
         }
+        *controller_status = Some(status);
     }
     let mut shutdown = shutdown_signal();
     let mut tried: Vec<(link::CsmsUrl, Vec<OcppVersion>)> = Vec::new();
@@ -451,6 +456,7 @@ async fn drive(
                 )
                 .await;
                 let finished = observer.finished;
+                *controller_status = station.controller_status(port::CONNECTOR).cloned();
                 match end {
                     SessionEnd::Finished => {}
                     SessionEnd::Shutdown => {

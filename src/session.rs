@@ -110,7 +110,7 @@ pub struct Inputs<'a> {
 /// Runs the session until it ends. The caller has already called `handle_connected`.
 ///
 /// The loop itself never waits on a socket write: frames go to a writer that runs beside it
-/// (each write bounded by [`write_limit`]), so shutdown, the watchdog and the core's timers keep
+/// (each write bounded by `write_limit`), so shutdown, the watchdog and the core's timers keep
 /// working when the CSMS stops reading.
 pub async fn run(
     ws: WsStream,

@@ -1,5 +1,5 @@
 //! The status file against its published schema (`schemas/station-status.schema.json`): what
-//! the station writes validates, as read from disk, with the real charge-controller snapshot type
+//! the station writes validates, as read from disk, with the real charge-controller view type
 //! and a real measurement of this machine; and the schema refuses what the station never writes.
 //! `ocpp-station status` against a running daemon: online, offline, stopped.
 
@@ -12,6 +12,7 @@
 mod common;
 
 use ocpp_station::esp32::port::ControllerSnapshot;
+use ocpp_station::esp32::view::ControllerView;
 use ocpp_station::metrics::{DiskUse, Health, Sample, Sampler, SamplerPaths, Throttled};
 use ocpp_station::status_file::{
     self, ConnectorState, FILE_NAME, LinkState, LinkStatus, StationStatus,
@@ -60,13 +61,15 @@ fn pi_sample() -> Sample {
 }
 
 fn online() -> StationStatus {
-    let controller = ControllerSnapshot {
-        port: "/dev/serial/by-id/usb-Silicon_Labs_CP2102_USB_to_UART_Bridge_Controller_0001-if00-port0"
-            .into(),
-        device: Some("/dev/ttyUSB0".into()),
-        link_up: true,
-        state: Some(5),
-        state_name: Some("CHARGING".into()),
+    let controller = ControllerView {
+        controller: ControllerSnapshot {
+            port: "/dev/serial/by-id/usb-Silicon_Labs_CP2102_USB_to_UART_Bridge_Controller_0001-if00-port0"
+                .into(),
+            device: Some("/dev/ttyUSB0".into()),
+            link_up: true,
+            state: Some(5),
+            state_name: Some("CHARGING".into()),
+        },
         fault: None,
     };
     StationStatus {
@@ -171,10 +174,12 @@ fn a_real_measurement_of_this_machine_validates() {
 fn a_controller_whose_link_is_down_validates() {
     let mut status = online();
     status.controller = Some(
-        serde_json::to_value(ControllerSnapshot {
-            port: "auto".into(),
+        serde_json::to_value(ControllerView {
+            controller: ControllerSnapshot {
+                port: "auto".into(),
+                ..ControllerSnapshot::default()
+            },
             fault: Some("no status frame for 20 s".into()),
-            ..ControllerSnapshot::default()
         })
         .unwrap(),
     );
@@ -303,4 +308,41 @@ fn status_of_a_running_daemon_online_then_offline_then_stopped() {
     assert_eq!((code, out.as_str()), (3, ""), "stdout holds only a status");
     let (code, _) = status_command(&dir, false);
     assert_eq!(code, 3);
+}
+
+#[test]
+fn a_runtime_directory_that_cannot_be_written_stops_nothing() {
+    let csms = common::Csms::start(common::csms_config());
+    // A directory cannot be made below a regular file: every write of the status file fails.
+    let scratch = common::fresh_state_dir();
+    std::fs::create_dir_all(&scratch).unwrap();
+    let blocker = scratch.join("a-file");
+    std::fs::write(&blocker, "").unwrap();
+    let runtime = blocker.join("ocpp-station");
+    let env = common::Env::for_csms(&csms)
+        .set("OCPP_RUNTIME_DIR", runtime.to_str().unwrap())
+        .set("OCPP_HEARTBEAT_SECONDS", "1");
+    let mut daemon = common::spawn_daemon(&env.pairs());
+    csms.wait_for(
+        |e| common::is_call(e) && e["action"] == "StatusNotification",
+        common::DEADLINE,
+    );
+    // Several steps later, each with a status it could not write, the station still talks.
+    csms.wait_until("three Heartbeats", common::DEADLINE, |events| {
+        let heartbeats = events
+            .iter()
+            .filter(|e| common::is_call(e) && e["action"] == "Heartbeat")
+            .count();
+        (heartbeats >= 3).then_some(())
+    });
+    assert!(daemon.is_alive(), "{}", daemon.stderr());
+    assert!(daemon.terminate().success());
+    let log = daemon.stderr();
+    assert_eq!(
+        log.matches("cannot write the status file").count(),
+        1,
+        "the failure is told once: {log}"
+    );
+    assert!(!runtime.exists());
+    csms.assert_no_validation_errors();
 }

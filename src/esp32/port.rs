@@ -1,5 +1,6 @@
 //! The serial port task: owns the ESP32's port, feeds the pure parser, status tracker and
-//! command queue, and sends connector statuses to the station.
+//! command queue, and sends connector statuses to the station, whose core holds them. The task
+//! keeps only what is the controller's own: whether it is talking and the state it last sent.
 //!
 //! On EIO, hang-up or unplug the port is closed and looked for again with a back-off (a
 //! `/dev/serial/by-id/` link or `auto` follows the adapter to its new device name). Two
@@ -43,9 +44,11 @@ const REOPEN_FIRST: Duration = Duration::from_secs(1);
 const REOPEN_MAX: Duration = Duration::from_secs(30);
 
 /// The controller drives one connector.
-const CONNECTOR: u32 = 1;
+pub const CONNECTOR: u32 = 1;
 
-/// What is known about the controller right now, for `--once` and logs.
+/// What the controller itself says right now, for the status file and `--once`. Its
+/// connector's status is not here: the station core holds it ([`super::view`] puts the two
+/// together).
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct ControllerSnapshot {
     /// The configured port (`auto` or a path).
@@ -58,8 +61,6 @@ pub struct ControllerSnapshot {
     pub state: Option<u8>,
     /// Its firmware name (`CHARGING`).
     pub state_name: Option<String>,
-    /// Why the connector is Faulted, when it is.
-    pub fault: Option<String>,
 }
 
 /// A shared view of the snapshot. The lock is never held across an await.
@@ -410,24 +411,18 @@ impl PortTask {
     }
 
     async fn report(&mut self, status: ConnectorStatus) {
-        let fault = match &status {
-            ConnectorStatus::Faulted(f) => Some(f.info.clone().unwrap_or_else(|| f.tech_code())),
-            _ => None,
-        };
         tracing::info!(
             connector = CONNECTOR,
             ?status,
             "connector status from the charge controller"
         );
-        let lost = status == state::link_lost();
-        self.edit_snapshot(|s| {
-            s.fault = fault;
-            if lost {
+        if status == state::link_lost() {
+            self.edit_snapshot(|s| {
                 s.link_up = false;
                 s.state = None;
                 s.state_name = None;
-            }
-        });
+            });
+        }
         let _ = self
             .updates
             .send(ConnectorUpdate {

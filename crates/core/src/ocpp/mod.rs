@@ -89,6 +89,25 @@ mod tests {
     }
 
     #[test]
+    fn the_cause_of_a_fault_is_its_text_else_its_code() {
+        let fault = |info: Option<&str>, vendor: Option<&str>| {
+            ConnectorStatus::Faulted(Fault {
+                code: FaultCode::GroundFailure,
+                info: info.map(Into::into),
+                vendor_error_code: vendor.map(Into::into),
+            })
+        };
+        let cause = |status: ConnectorStatus| status.fault_cause();
+        assert_eq!(
+            cause(fault(Some("earth fault"), Some("EF"))).as_deref(),
+            Some("earth fault")
+        );
+        assert_eq!(cause(fault(None, Some("EF"))).as_deref(), Some("EF"));
+        assert_eq!(cause(fault(None, None)).as_deref(), Some("GroundFailure"));
+        assert_eq!(cause(ConnectorStatus::Available), None);
+    }
+
+    #[test]
     fn subprotocols_round_trip() {
         for v in [OcppVersion::V201, OcppVersion::V16] {
             assert_eq!(OcppVersion::from_subprotocol(v.subprotocol()), Some(v));
@@ -149,6 +168,15 @@ impl ConnectorStatus {
         }
     }
 
+    /// Why the connector is out of order, for people (the status file, `--once`); `None` when
+    /// it is not Faulted.
+    pub fn fault_cause(&self) -> Option<String> {
+        match self {
+            ConnectorStatus::Faulted(fault) => Some(fault.cause()),
+            _ => None,
+        }
+    }
+
     /// The CSMS would see no difference between `self` and `other` in `version`: 2.0.1 folds
     /// the session phases into Occupied, so Preparing -> Charging is no news there.
     pub fn same_on_wire(&self, other: &ConnectorStatus, version: OcppVersion) -> bool {
@@ -193,6 +221,11 @@ impl Fault {
             .clone()
             .unwrap_or_else(|| format!("{:?}", self.code))
     }
+
+    /// The cause as a person reads it: the text when there is one, else the short code.
+    pub fn cause(&self) -> String {
+        self.info.clone().unwrap_or_else(|| self.tech_code())
+    }
 }
 
 /// Why the station booted (2.0.1 BootNotification `reason`).
@@ -231,7 +264,9 @@ impl SecurityEventKind {
 pub enum Request {
     /// BootNotification.
     Boot(BootReason),
-    /// StatusNotification for a connector (0 = the station as a whole, 1.6 only).
+    /// StatusNotification for a connector (0 = the station as a whole, 1.6 only), as it is
+    /// sent: the station fills it in from the connector's status when it goes, and its queues
+    /// hold only the connector number until then.
     Status {
         /// Connector number (2.0.1: EVSE `connector`, connector 1).
         connector: u32,

@@ -198,11 +198,35 @@ struct Outstanding {
     deadline: Instant,
 }
 
+/// One connector's status: the one place it lives. Queues name the connector only, and the
+/// shell's views (status file, `--once` report) read it through [`Station::connector_status`]
+/// and [`Station::controller_status`].
 #[derive(Debug, Clone)]
 struct ConnectorSlot {
+    /// What the charge controller last said.
     current: ConnectorStatus,
     /// What the CSMS last acknowledged; `None` until it acknowledged anything.
     reported: Option<(ConnectorStatus, Option<Fault>)>,
+}
+
+/// A CALL waiting for its turn. A StatusNotification waits as its connector number alone and
+/// is filled in when it goes, so a queue never holds a status that may be stale by then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Queued {
+    /// StatusNotification for this connector (0: the station as a whole, 1.6 only).
+    Status(u32),
+    /// Any other CALL, sent as it is.
+    Call(Request),
+}
+
+impl Queued {
+    /// The CALL, unless it is a StatusNotification (whose content is only known at send time).
+    fn call(&self) -> Option<&Request> {
+        match self {
+            Queued::Call(request) => Some(request),
+            Queued::Status(_) => None,
+        }
+    }
 }
 
 /// The station core. See the module documentation for the drain order.
@@ -223,11 +247,11 @@ pub struct Station {
     /// A Reset: `Some(false)` waits for the connectors to be idle, `Some(true)` is due.
     reset: Option<bool>,
     /// The station's own CALLs, sent once registration allows.
-    queue: VecDeque<Request>,
+    queue: VecDeque<Queued>,
     /// CALLs the CSMS asked for with TriggerMessage: allowed while Pending too. At most one
     /// Heartbeat and one StatusNotification per connector (a trigger finds its message queued
     /// and adds nothing), so the CSMS cannot make it grow.
-    triggered: VecDeque<Request>,
+    triggered: VecDeque<Queued>,
     /// The report being sent (GetBaseReport, GetReport): at most one, rendered a part at a time.
     report: Option<ReportJob>,
     /// The NotifyEvent with the cause of a fault whose StatusNotification is out: it goes next,
@@ -414,7 +438,7 @@ impl Station {
             }
             // Owed once, however often the shell wakes while a CALL is outstanding.
             if !self.heartbeat_pending() && self.heartbeat_due().is_some_and(|due| due <= now) {
-                self.queue.push_back(Request::Heartbeat);
+                self.queue.push_back(Queued::Call(Request::Heartbeat));
             }
         }
         self.pump(now);
@@ -483,23 +507,23 @@ impl Station {
         self.queue.retain(|r| {
             !matches!(
                 r,
-                Request::DataTransfer {
+                Queued::Call(Request::DataTransfer {
                     message_id: METRICS_MESSAGE_ID,
                     ..
-                }
+                })
             )
         });
-        self.queue.push_back(Request::DataTransfer {
+        self.queue.push_back(Queued::Call(Request::DataTransfer {
             message_id: METRICS_MESSAGE_ID,
             data,
-        });
+        }));
         self.pump(now);
     }
 
     /// Sends a Heartbeat as soon as the link allows (the `--once` run asks for one).
     pub fn request_heartbeat(&mut self, now: Instant) {
         if self.registration.is_accepted() && !self.heartbeat_pending() {
-            self.queue.push_back(Request::Heartbeat);
+            self.queue.push_back(Queued::Call(Request::Heartbeat));
             self.pump(now);
         }
     }
@@ -554,6 +578,16 @@ impl Station {
     /// the operator made it Unavailable.
     pub fn connector_status(&self, connector: u32) -> Option<ConnectorStatus> {
         ((connector as usize) < self.connectors.len()).then(|| self.effective(connector))
+    }
+
+    /// What the charge controller last said of `connector` (from 1), before the operator's
+    /// availability and the station's health are applied: where the cause of a controller
+    /// fault is read. `None` for a connector the station does not have.
+    pub fn controller_status(&self, connector: u32) -> Option<&ConnectorStatus> {
+        if connector == 0 {
+            return None;
+        }
+        self.connectors.get(connector as usize).map(|s| &s.current)
     }
 
     /// When the last Heartbeat was answered.
@@ -634,8 +668,9 @@ impl Station {
 
     fn queue_boot(&mut self, now: Instant, reason: BootReason) {
         self.registration.boot_sent(now);
-        self.queue.retain(|r| !matches!(r, Request::Boot(_)));
-        self.queue.push_front(Request::Boot(reason));
+        self.queue
+            .retain(|r| !matches!(r, Queued::Call(Request::Boot(_))));
+        self.queue.push_front(Queued::Call(Request::Boot(reason)));
     }
 
     /// Everything waiting to be sent belongs to the connection that ended: what is still owed
@@ -686,16 +721,9 @@ impl Station {
                 || known.is_none_or(|(known, known_notice)| {
                     !known.same_on_wire(&status, version) || known_notice != notice.as_ref()
                 });
-            let queued = self
-                .queue
-                .iter()
-                .any(|r| matches!(r, Request::Status { connector: c, .. } if *c == connector));
+            let queued = self.queue.contains(&Queued::Status(connector));
             if owed && !queued {
-                self.queue.push_back(Request::Status {
-                    connector,
-                    status,
-                    notice,
-                });
+                self.queue.push_back(Queued::Status(connector));
             }
         }
         if version == OcppVersion::V201 {
@@ -706,6 +734,7 @@ impl Station {
             .outstanding
             .as_ref()
             .is_some_and(|o| o.request == startup);
+        let startup = Queued::Call(startup);
         if version == OcppVersion::V201
             && !self.startup_reported
             && !startup_in_flight
@@ -724,37 +753,28 @@ impl Station {
             // Boot first; then the cause of a fault right behind its status; then what the CSMS
             // asked for (allowed while Pending, B02.FR.02): triggered messages, then the next
             // report part; then the station's own messages, only once Accepted.
-            let boot_next = matches!(self.queue.front(), Some(Request::Boot(_)));
+            let boot_next = matches!(self.queue.front(), Some(Queued::Call(Request::Boot(_))));
             let rejected = self.registration.status() == Some(RegistrationStatus::Rejected);
             let accepted = self.registration.is_accepted();
             let next = if boot_next {
                 self.queue.pop_front()
             } else if accepted && self.follow_up.is_some() {
-                self.follow_up.take()
+                self.follow_up.take().map(Queued::Call)
             } else if rejected {
                 None
             } else if let Some(triggered) = self.triggered.pop_front() {
                 Some(triggered)
             } else if let Some(part) = self.next_report_part() {
-                Some(part)
+                Some(Queued::Call(part))
             } else if accepted {
                 self.queue.pop_front()
             } else {
                 None
             };
-            let Some(mut request) = next else {
+            let Some(next) = next else {
                 return;
             };
-            // A status waiting in a queue is sent as it is now, not as it was when queued.
-            if let Request::Status {
-                connector,
-                status,
-                notice,
-            } = &mut request
-            {
-                *status = self.effective(*connector);
-                *notice = self.notice(version, *connector);
-            }
+            let request = self.fill_in(version, next);
             let now_utc = self.clock.now_utc();
             let payload = match version {
                 OcppVersion::V201 => Some(ocpp::v201::encode(
@@ -789,6 +809,19 @@ impl Station {
                 sent_utc: now_utc,
                 deadline: deadline::after(now, self.device_model.message_timeout()),
             });
+        }
+    }
+
+    /// The CALL a queued entry stands for, now: a StatusNotification carries the connector's
+    /// status as it is at this moment.
+    fn fill_in(&self, version: OcppVersion, queued: Queued) -> Request {
+        match queued {
+            Queued::Status(connector) => Request::Status {
+                connector,
+                status: self.effective(connector),
+                notice: self.notice(version, connector),
+            },
+            Queued::Call(request) => request,
         }
     }
 
@@ -994,8 +1027,9 @@ impl Station {
 
     /// A Heartbeat is queued (either queue) or in flight: one more would tell the CSMS nothing.
     fn heartbeat_pending(&self) -> bool {
-        self.queue.contains(&Request::Heartbeat)
-            || self.triggered.contains(&Request::Heartbeat)
+        let heartbeat = Queued::Call(Request::Heartbeat);
+        self.queue.contains(&heartbeat)
+            || self.triggered.contains(&heartbeat)
             || self
                 .outstanding
                 .as_ref()
@@ -1046,9 +1080,10 @@ impl Station {
     /// judged against what it acknowledged and what is already on its way.
     fn queue_station_problems(&mut self) {
         let current = self.warnings();
-        let pending = |queue: &VecDeque<Request>, outstanding: &Option<Outstanding>, code: &str| {
+        let pending = |queue: &VecDeque<Queued>, outstanding: &Option<Outstanding>, code: &str| {
             queue
                 .iter()
+                .filter_map(Queued::call)
                 .chain(outstanding.as_ref().map(|o| &o.request))
                 .any(|r| matches!(r, Request::StationProblem { warning, .. } if warning.tech_code() == code))
         };
@@ -1058,11 +1093,11 @@ impl Station {
                 && !pending(&self.queue, &self.outstanding, &code)
             {
                 let event_id = self.take_event_id();
-                self.queue.push_back(Request::StationProblem {
+                self.queue.push_back(Queued::Call(Request::StationProblem {
                     event_id,
                     warning: warning.clone(),
                     cleared: false,
-                });
+                }));
             }
         }
         let ended: Vec<String> = self
@@ -1074,7 +1109,7 @@ impl Station {
         for code in ended {
             if !pending(&self.queue, &self.outstanding, &code) {
                 let event_id = self.take_event_id();
-                self.queue.push_back(Request::StationProblem {
+                self.queue.push_back(Queued::Call(Request::StationProblem {
                     event_id,
                     warning: Fault {
                         code: FaultCode::OtherError,
@@ -1082,7 +1117,7 @@ impl Station {
                         vendor_error_code: Some(code),
                     },
                     cleared: true,
-                });
+                }));
             }
         }
     }

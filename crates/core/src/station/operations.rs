@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use super::{Event, Station};
+use super::{Event, Queued, Station};
 use crate::device_model::{ConfigurationStatus16, CustomReport, LiveView, ReportBase, StatusInfo};
 use crate::ocpp::csms_request::{self, CsmsRequest, StatusTarget, TriggerTarget, WhilePending};
 use crate::ocpp::csms_response::{
@@ -179,7 +179,7 @@ impl Station {
             TriggerTarget::Heartbeat => {
                 // One already on its way answers the trigger as well.
                 if !self.heartbeat_pending() {
-                    self.triggered.push_back(Request::Heartbeat);
+                    self.triggered.push_back(Queued::Call(Request::Heartbeat));
                 }
             }
             TriggerTarget::Status(target) => {
@@ -189,19 +189,9 @@ impl Station {
                 };
                 for connector in targets {
                     // One queued per connector answers every trigger: it is sent as it is then.
-                    let queued = self.triggered.iter().any(
-                        |r| matches!(r, Request::Status { connector: c, .. } if *c == connector),
-                    );
-                    if queued {
-                        continue;
+                    if !self.triggered.contains(&Queued::Status(connector)) {
+                        self.triggered.push_back(Queued::Status(connector));
                     }
-                    let status = self.effective(connector);
-                    let notice = self.notice(version, connector);
-                    self.triggered.push_back(Request::Status {
-                        connector,
-                        status,
-                        notice,
-                    });
                 }
             }
             TriggerTarget::Other => return trigger_answer(TriggerStatus::NotImplemented, None),

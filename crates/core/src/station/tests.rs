@@ -1290,6 +1290,52 @@ fn on_201_session_phases_are_one_occupied() {
 }
 
 #[test]
+fn a_status_waiting_for_its_turn_goes_out_as_it_is_when_sent() {
+    // The CSMS answers only when told, so a Heartbeat can be kept in flight.
+    let mut p = Pair::new(settings(), Box::new(|_, _| None));
+    p.connect(OcppVersion::V201);
+    let answer = |p: &mut Pair, payload: &str| {
+        let id = p.calls.len();
+        p.station
+            .handle_text(p.clock.now(), &format!(r#"[3,"id-{id}",{payload}]"#));
+        p.exchange();
+    };
+    answer(
+        &mut p,
+        r#"{"status":"Accepted","interval":300,"currentTime":"2026-11-22T08:00:00Z"}"#,
+    );
+    // Statuses for EVSE 1 and 2, then the startup security event.
+    for _ in 0..3 {
+        answer(&mut p, "{}");
+    }
+    let now = p.clock.now();
+    p.station.request_heartbeat(now);
+    p.exchange();
+    // The CSMS asks for EVSE 2 and the controller moves on while the Heartbeat is in flight.
+    let r = p.csms_sends(
+        r#"[2,"t","TriggerMessage",{"requestedMessage":"StatusNotification","evse":{"id":2,"connectorId":1}}]"#,
+    );
+    assert_eq!(r[0][2]["status"], "Accepted");
+    for status in [
+        ConnectorStatus::Preparing,
+        fault(),
+        ConnectorStatus::Available,
+    ] {
+        p.station.handle_connector_status(now, 2, status).unwrap();
+        p.exchange();
+    }
+    assert_eq!(p.calls.last().unwrap().1, "Heartbeat");
+    answer(&mut p, r#"{"currentTime":"2026-11-22T08:00:00Z"}"#);
+    let (_, action, payload) = p.calls.last().unwrap();
+    assert_eq!(action, "StatusNotification");
+    assert_eq!(
+        (&payload["evseId"], &payload["connectorStatus"]),
+        (&json!(2), &json!("Available")),
+        "the status as it is now, not as it was when the trigger came"
+    );
+}
+
+#[test]
 fn a_change_while_a_status_is_in_flight_is_sent_after_it() {
     // The CSMS answers only when told, so a status can be kept in flight.
     let mut p = Pair::new(settings(), Box::new(|_, _| None));
