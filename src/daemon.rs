@@ -256,7 +256,7 @@ async fn run_loop(
         match dialed {
             Ok((ws, version)) => {
                 tracing::info!(version = %version, "connected");
-                plan.record_connected(Instant::now(), version);
+                plan.handle_connected(Instant::now(), version);
                 station.handle_connected(Instant::now(), version);
                 *link = LinkStatus {
                     state: LinkState::Online,
@@ -280,7 +280,7 @@ async fn run_loop(
                 let end = session::run(ws, station, inputs, &mut observer).await;
                 let (reset_due, reconnect_now) = (observer.reset_due, observer.reconnect_now);
                 station.handle_disconnected(Instant::now());
-                plan.record_disconnected(Instant::now(), random);
+                plan.handle_disconnected(Instant::now(), random);
                 *link = LinkStatus {
                     state: LinkState::Offline,
                     ocpp_version: None,
@@ -297,7 +297,7 @@ async fn run_loop(
             }
             Err(error) => {
                 tracing::warn!(outcome = error.outcome(), "could not connect: {error}");
-                plan.record_failure(
+                plan.handle_failure(
                     Instant::now(),
                     &attempt,
                     error.is_version_mismatch(),

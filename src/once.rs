@@ -250,7 +250,7 @@ impl Observer for OnceObserver<'_> {
             && station.is_idle()
         {
             self.heartbeat_requested = true;
-            station.request_heartbeat(now);
+            station.handle_heartbeat_request(now);
         }
         Control::Continue
     }
@@ -429,7 +429,7 @@ async fn drive(
                 entry.outcome = error.outcome();
                 entry.error = Some(error.to_string());
                 report.attempts.push(entry);
-                plan.record_failure(Instant::now(), &attempt, error.is_version_mismatch(), 0.0);
+                plan.handle_failure(Instant::now(), &attempt, error.is_version_mismatch(), 0.0);
             }
             Ok((ws, version)) => {
                 entry.ocpp_version = version.to_string();

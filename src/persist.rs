@@ -38,10 +38,13 @@ pub struct PersistedState {
     pub format: u32,
     /// The CSMS's configuration changes, keyed as `DeviceModel::overrides` returns them.
     pub overrides: BTreeMap<String, String>,
-    /// False while the CSMS has made the whole station Inoperative.
-    pub station_available: bool,
-    /// The EVSEs the CSMS has made Inoperative.
-    pub evse_unavailable: BTreeSet<u32>,
+    /// False while the CSMS has made the whole station Inoperative. (Files written before the
+    /// name was unified say `station_available`.)
+    #[serde(alias = "station_available")]
+    pub station_operative: bool,
+    /// The EVSEs the CSMS has made Inoperative. (Older files: `evse_unavailable`.)
+    #[serde(alias = "evse_unavailable")]
+    pub evse_inoperative: BTreeSet<u32>,
     /// The EVSEs (0: the whole station) the CSMS makes Inoperative once their session ends.
     #[serde(skip_serializing_if = "BTreeSet::is_empty")]
     pub scheduled_unavailable: BTreeSet<u32>,
@@ -56,8 +59,8 @@ impl Default for PersistedState {
         Self {
             format: FORMAT,
             overrides: BTreeMap::new(),
-            station_available: true,
-            evse_unavailable: BTreeSet::new(),
+            station_operative: true,
+            evse_inoperative: BTreeSet::new(),
             scheduled_unavailable: BTreeSet::new(),
             last_boot_reason: None,
         }
@@ -81,8 +84,8 @@ impl fmt::Debug for PersistedState {
         f.debug_struct("PersistedState")
             .field("format", &self.format)
             .field("overrides", &overrides)
-            .field("station_available", &self.station_available)
-            .field("evse_unavailable", &self.evse_unavailable)
+            .field("station_operative", &self.station_operative)
+            .field("evse_inoperative", &self.evse_inoperative)
             .field("scheduled_unavailable", &self.scheduled_unavailable)
             .field("last_boot_reason", &self.last_boot_reason)
             .finish()
@@ -295,8 +298,8 @@ mod tests {
                     PASSWORD.to_owned(),
                 ),
             ]),
-            station_available: false,
-            evse_unavailable: BTreeSet::from([2, 3]),
+            station_operative: false,
+            evse_inoperative: BTreeSet::from([2, 3]),
             scheduled_unavailable: BTreeSet::from([0, 1]),
             last_boot_reason: Some("RemoteReset".to_owned()),
         }
@@ -306,8 +309,8 @@ mod tests {
     fn defaults_are_an_available_unconfigured_station() {
         let d = PersistedState::default();
         assert_eq!(d.format, 1);
-        assert!(d.station_available);
-        assert!(d.overrides.is_empty() && d.evse_unavailable.is_empty());
+        assert!(d.station_operative);
+        assert!(d.overrides.is_empty() && d.evse_inoperative.is_empty());
         assert_eq!(d.last_boot_reason, None);
     }
 
@@ -354,12 +357,20 @@ mod tests {
     }
 
     #[test]
+    fn a_file_with_the_earlier_availability_names_is_read() {
+        let state =
+            decode(br#"{"format":1,"station_available":false,"evse_unavailable":[2]}"#).unwrap();
+        assert!(!state.station_operative);
+        assert_eq!(state.evse_inoperative, BTreeSet::from([2]));
+    }
+
+    #[test]
     fn missing_fields_take_their_defaults_and_extra_fields_are_ignored() {
         let state = decode(br#"{"format":1,"future":{"x":1}}"#).unwrap();
         assert_eq!(state, PersistedState::default());
-        let state = decode(br#"{"format":1,"evse_unavailable":[1]}"#).unwrap();
-        assert!(state.station_available);
-        assert_eq!(state.evse_unavailable, BTreeSet::from([1]));
+        let state = decode(br#"{"format":1,"evse_inoperative":[1]}"#).unwrap();
+        assert!(state.station_operative);
+        assert_eq!(state.evse_inoperative, BTreeSet::from([1]));
     }
 
     fn assert_corrupt(content: &[u8], expected: &str) {
@@ -385,13 +396,13 @@ mod tests {
         assert_corrupt(b"", "ends early");
         let full = encode(&sample());
         assert_corrupt(&full.as_bytes()[..full.len() / 2], "ends early");
-        assert_corrupt(br#"{"format":1,"station_available":"yes"}"#, "wrong type");
+        assert_corrupt(br#"{"format":1,"station_operative":"yes"}"#, "wrong type");
         assert_corrupt(
-            format!(r#"{{"format":1,"evse_unavailable":"{PASSWORD}"}}"#).as_bytes(),
+            format!(r#"{{"format":1,"evse_inoperative":"{PASSWORD}"}}"#).as_bytes(),
             "wrong type",
         );
         assert_corrupt(br#"{"format":1,"overrides":{"a":5}}"#, "wrong type");
-        assert_corrupt(br#"{"format":1,"evse_unavailable":[-1]}"#, "wrong type");
+        assert_corrupt(br#"{"format":1,"evse_inoperative":[-1]}"#, "wrong type");
         assert_corrupt(br#"[1,2]"#, "no format");
         assert_corrupt(br#"{"overrides":{}}"#, "no format");
         assert_corrupt(br#"{"format":2}"#, "format 2");
@@ -469,6 +480,6 @@ mod tests {
         assert!(!text.contains("null"), "{text}");
         let value: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(value["format"], 1);
-        assert_eq!(value["station_available"], true);
+        assert_eq!(value["station_operative"], true);
     }
 }

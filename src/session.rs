@@ -330,10 +330,10 @@ async fn write_frames(
 pub fn apply_health(station: &mut Station, now: Instant, input: HealthInput) {
     match input {
         HealthInput::Measured(measured) => {
-            station.record_sample(measured.sample);
+            station.handle_sample(measured.sample);
             station.handle_health(now, measured.health);
         }
-        HealthInput::Metrics(data) => station.send_metrics(now, data),
+        HealthInput::Metrics(data) => station.handle_metrics_due(now, data),
     }
 }
 

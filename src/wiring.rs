@@ -88,8 +88,8 @@ impl Wiring {
             Box::new(|| uuid::Uuid::new_v4().to_string()),
             initial,
             Restorable {
-                station_operative: saved.station_available,
-                inoperative: saved.evse_unavailable,
+                station_operative: saved.station_operative,
+                inoperative: saved.evse_inoperative,
                 scheduled_inoperative: saved.scheduled_unavailable,
                 reset_requested: false,
                 overrides: saved.overrides,
@@ -111,8 +111,8 @@ pub fn save(state_dir: &Path, station: &Station) {
     let r = station.restorable();
     let state = PersistedState {
         overrides: r.overrides,
-        station_available: r.station_operative,
-        evse_unavailable: r.inoperative,
+        station_operative: r.station_operative,
+        evse_inoperative: r.inoperative,
         scheduled_unavailable: r.scheduled_inoperative,
         last_boot_reason: r.reset_requested.then(|| REMOTE_RESET.to_owned()),
         ..PersistedState::default()

@@ -1463,14 +1463,14 @@ fn change_availability_survives_a_restart(version: Version) {
 
     // The whole station out of service and back.
     change_availability(&csms, &mut remote, version, None, false, "Unavailable");
-    assert_eq!(saved_next(&mut remote, &state)["station_available"], false);
+    assert_eq!(saved_next(&mut remote, &state)["station_operative"], false);
     change_availability(&csms, &mut remote, version, None, true, "Available");
-    assert_eq!(saved_next(&mut remote, &state)["station_available"], true);
+    assert_eq!(saved_next(&mut remote, &state)["station_operative"], true);
 
     // Connector 1 out of service, over the controller's Available.
     change_availability(&csms, &mut remote, version, Some(1), false, "Unavailable");
     let saved = saved_next(&mut remote, &state);
-    assert_eq!(saved["evse_unavailable"], json!([1]), "{saved}");
+    assert_eq!(saved["evse_inoperative"], json!([1]), "{saved}");
     if version == V201 {
         let (state, available) = evse_availability(&mut remote);
         assert_eq!((state, available), (json!("Unavailable"), json!("false")));
@@ -1513,7 +1513,7 @@ fn change_availability_survives_a_restart(version: Version) {
         assert_eq!((state, available), (json!("Available"), json!("true")));
     }
     let saved = saved_next(&mut remote, &state);
-    assert_eq!(saved["evse_unavailable"], json!([]), "{saved}");
+    assert_eq!(saved["evse_inoperative"], json!([]), "{saved}");
 
     // Under a running session the change waits for the session to end.
     let charging = match version {
@@ -1537,7 +1537,7 @@ fn change_availability_survives_a_restart(version: Version) {
     );
     let saved = saved_state(&state);
     assert_eq!(saved["scheduled_unavailable"], json!([1]), "{saved}");
-    assert_eq!(saved["evse_unavailable"], json!([]), "{saved}");
+    assert_eq!(saved["evse_inoperative"], json!([]), "{saved}");
 
     // The station restarts mid-session; the order waits for the session all the same.
     stop(&mut daemon);
@@ -1551,7 +1551,7 @@ fn change_availability_survives_a_restart(version: Version) {
     fake.set_state(1, 0);
     next_status(&csms, version, 1, Some(marker), "Unavailable");
     let saved = saved_next(&mut remote, &state);
-    assert_eq!(saved["evse_unavailable"], json!([1]), "{saved}");
+    assert_eq!(saved["evse_inoperative"], json!([1]), "{saved}");
     assert!(saved.get("scheduled_unavailable").is_none(), "{saved}");
 
     csms.assert_no_validation_errors();

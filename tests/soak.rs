@@ -24,7 +24,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -34,6 +34,7 @@ use ocpp_station::config::BootInfo;
 use ocpp_station::device_model::{Defaults, DeviceModel};
 use ocpp_station::ocpp::{BootReason, ConnectorStatus, Fault, FaultCode, OcppVersion};
 use ocpp_station::station::{Event, Restorable, Settings, Station};
+use ocpp_station_core::test_util::SimClock;
 use serde_json::{Value, json};
 
 const CONNECTORS: u32 = 2;
@@ -44,47 +45,8 @@ const DAY: Duration = Duration::from_secs(86_400);
 const HOUR: Duration = Duration::from_secs(3_600);
 
 // ---------------------------------------------------------------------------------------------
-// Determinism: a clock and a random generator the test owns
+// Determinism: a random generator the test owns (the clock is the core's simulated one)
 // ---------------------------------------------------------------------------------------------
-
-#[derive(Clone)]
-struct SimClock {
-    start: Instant,
-    start_utc: DateTime<Utc>,
-    offset: Arc<Mutex<Duration>>,
-}
-
-impl SimClock {
-    fn new() -> Self {
-        Self {
-            start: Instant::now(),
-            start_utc: Utc.with_ymd_and_hms(2026, 11, 22, 0, 0, 0).unwrap()
-                + chrono::Duration::nanoseconds(987_654_321),
-            offset: Arc::new(Mutex::new(Duration::ZERO)),
-        }
-    }
-
-    fn now(&self) -> Instant {
-        self.start + *self.offset.lock().unwrap()
-    }
-
-    fn set(&self, t: Instant) {
-        let mut offset = self.offset.lock().unwrap();
-        let new = t - self.start;
-        assert!(new >= *offset, "the simulated clock never goes back");
-        *offset = new;
-    }
-
-    fn elapsed(&self) -> Duration {
-        *self.offset.lock().unwrap()
-    }
-}
-
-impl WallClock for SimClock {
-    fn now_utc(&self) -> DateTime<Utc> {
-        self.start_utc + chrono::Duration::from_std(*self.offset.lock().unwrap()).unwrap()
-    }
-}
 
 /// xorshift64*: small, fast, and the same sequence on every machine.
 struct Rng(u64);
@@ -368,7 +330,10 @@ struct Soak {
 
 impl Soak {
     fn new(version: OcppVersion, seed: u64, envelope: Envelope) -> Soak {
-        let clock = SimClock::new();
+        let clock = SimClock::new(
+            Utc.with_ymd_and_hms(2026, 11, 22, 0, 0, 0).unwrap()
+                + chrono::Duration::nanoseconds(987_654_321),
+        );
         let defaults = Defaults {
             identity: "SOAK_01".into(),
             security_profile: 2,

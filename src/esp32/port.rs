@@ -295,10 +295,10 @@ impl PortTask {
                 }
                 _ = tokio::time::sleep_until(wake.into()) => {
                     let now = Instant::now();
-                    if let Some(status) = self.tracker.on_timeout(now) {
+                    if let Some(status) = self.tracker.handle_timeout(now) {
                         self.report(status).await;
                     }
-                    for outcome in self.queue.on_timeout(now) {
+                    for outcome in self.queue.handle_timeout(now) {
                         self.settle(outcome);
                     }
                     if now >= read_status_at {
@@ -317,10 +317,10 @@ impl PortTask {
         let now = Instant::now();
         match parse_line(line) {
             Line::Status(frame) => {
-                if let Some(outcome) = self.queue.on_status(now, &frame) {
+                if let Some(outcome) = self.queue.handle_status(now, &frame) {
                     self.settle(outcome);
                 }
-                let changed = self.tracker.on_frame(now, &frame);
+                let changed = self.tracker.handle_frame(now, &frame);
                 self.edit_snapshot(|s| {
                     s.link_up = true;
                     s.state = Some(frame.state.code());
@@ -332,7 +332,7 @@ impl PortTask {
                 true
             }
             Line::Ack(ack) => {
-                if let Some(outcome) = self.queue.on_ack(now, &ack) {
+                if let Some(outcome) = self.queue.handle_ack(now, &ack) {
                     self.settle(outcome);
                 }
                 false
@@ -357,10 +357,10 @@ impl PortTask {
 
     /// The port is gone: drop every command (never replayed) and report the link lost.
     async fn link_down(&mut self) {
-        for outcome in self.queue.on_link_down() {
+        for outcome in self.queue.handle_link_down() {
             self.settle(outcome);
         }
-        if let Some(status) = self.tracker.on_link_lost(Instant::now()) {
+        if let Some(status) = self.tracker.handle_link_lost(Instant::now()) {
             self.report(status).await;
         }
     }

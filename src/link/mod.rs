@@ -17,9 +17,9 @@
 //!     let attempt = plan.next_attempt(Instant::now());
 //!     log(attempt.reason); sleep_until(attempt.not_before);
 //!     match dial(&DialRequest { url: &attempt.url, offer: &attempt.offer, .. }).await {
-//!         Ok((ws, version)) => { plan.record_connected(now, version); run(ws).await;
-//!                                plan.record_disconnected(now, random()) }
-//!         Err(e) => plan.record_failure(now, &attempt, e.is_version_mismatch(), random()),
+//!         Ok((ws, version)) => { plan.handle_connected(now, version); run(ws).await;
+//!                                plan.handle_disconnected(now, random()) }
+//!         Err(e) => plan.handle_failure(now, &attempt, e.is_version_mismatch(), random()),
 //!     }
 //! }
 //! ```

@@ -112,8 +112,8 @@ struct Working {
 /// The dial plan: feed it every outcome, ask it for the next attempt.
 ///
 /// Call order: [`next_attempt`](Self::next_attempt), dial, then exactly one of
-/// [`record_failure`](Self::record_failure) or [`record_connected`](Self::record_connected);
-/// after a connection ends, [`record_disconnected`](Self::record_disconnected).
+/// [`handle_failure`](Self::handle_failure) or [`handle_connected`](Self::handle_connected);
+/// after a connection ends, [`handle_disconnected`](Self::handle_disconnected).
 #[derive(Debug, Clone)]
 pub struct DialPlan<U> {
     primary: OcppVersion,
@@ -238,7 +238,7 @@ impl<U: Clone + PartialEq> DialPlan<U> {
     /// The dial of `attempt` failed at `now`. `version_mismatch`: the CSMS refused the offered
     /// version (the shell's dial error says so); `random` is a fresh fraction in `[0, 1)` for the
     /// RetryBackOff random part.
-    pub fn record_failure(
+    pub fn handle_failure(
         &mut self,
         now: Instant,
         attempt: &Attempt<U>,
@@ -347,7 +347,7 @@ impl<U: Clone + PartialEq> DialPlan<U> {
     }
 
     /// The last attempt connected at `now`, and the CSMS selected `version`.
-    pub fn record_connected(&mut self, now: Instant, version: OcppVersion) {
+    pub fn handle_connected(&mut self, now: Instant, version: OcppVersion) {
         // The attempt that connected is the last one issued; on separate URLs the version names it
         // unambiguously, which guards against a caller reporting out of order.
         let index = if self.shared {
@@ -380,7 +380,7 @@ impl<U: Clone + PartialEq> DialPlan<U> {
     }
 
     /// The open connection ended at `now`; `random` is a fresh fraction in `[0, 1)`.
-    pub fn record_disconnected(&mut self, now: Instant, random: f64) {
+    pub fn handle_disconnected(&mut self, now: Instant, random: f64) {
         let lost = match self.connected.take() {
             Some(version) => format!("the {version} connection was lost"),
             None => "not connected".to_owned(),
@@ -590,16 +590,16 @@ mod tests {
 
         fn fail(&mut self, mismatch: bool) {
             let a = self.last.clone().expect("dial first");
-            self.plan.record_failure(self.now, &a, mismatch, 0.0);
+            self.plan.handle_failure(self.now, &a, mismatch, 0.0);
         }
 
         fn connect(&mut self, version: OcppVersion) {
-            self.plan.record_connected(self.now, version);
+            self.plan.handle_connected(self.now, version);
         }
 
         fn disconnect_after(&mut self, up_for: Duration) {
             self.now += up_for;
-            self.plan.record_disconnected(self.now, 0.0);
+            self.plan.handle_disconnected(self.now, 0.0);
         }
 
         /// Dials, fails each attempt as scripted, and returns the attempts made.
@@ -864,7 +864,7 @@ mod tests {
     fn the_random_fraction_reaches_the_backoff() {
         let mut d = Driver::new(separate());
         let a = d.plan.next_attempt(d.now);
-        d.plan.record_failure(d.now, &a, false, 0.5);
+        d.plan.handle_failure(d.now, &a, false, 0.5);
         let b = d.plan.next_attempt(d.now);
         assert_eq!(b.not_before - d.now, Duration::from_secs(8));
         assert!(b.reason.ends_with("retrying in 8s"), "{}", b.reason);
@@ -1004,7 +1004,7 @@ mod tests {
             not_before: now,
             reason: String::new(),
         };
-        d.plan.record_failure(now, &stale, true, 0.0);
+        d.plan.handle_failure(now, &stale, true, 0.0);
         assert_eq!(d.dial(), step(U16, &[V16], 0));
     }
 
@@ -1012,7 +1012,7 @@ mod tests {
     fn a_disconnect_without_a_connection_still_waits() {
         let mut d = Driver::new(separate());
         d.dial();
-        d.plan.record_disconnected(d.now, 0.0);
+        d.plan.handle_disconnected(d.now, 0.0);
         assert_eq!(d.dial(), step(U201, &[V201], 3));
     }
 

@@ -15,6 +15,8 @@
 //! - [`health`]: the Pi's measurements and the thresholds that turn them into warnings.
 //! - [`clock`], [`deadline`], [`secret`], [`redact`]: timestamps, saturating deadlines, a
 //!   password that never prints, and text made safe to show.
+//! - `test_util` (feature `test-util`): a simulated clock and the station wired to a scripted
+//!   CSMS, for tests here and in the crates built on the core.
 #![forbid(unsafe_code)]
 // Every public item says what it is for: the core is the project's reference for its rules.
 #![deny(missing_docs)]
@@ -41,3 +43,5 @@ pub mod redact;
 pub mod rpc;
 pub mod secret;
 pub mod station;
+#[cfg(any(test, feature = "test-util"))]
+pub mod test_util;

@@ -89,7 +89,7 @@ pub struct LiveView<'a> {
     /// The heartbeat interval in force (from the Boot answer unless overridden).
     pub heartbeat_interval: Duration,
     /// False while the CSMS has made the whole station Inoperative.
-    pub station_available: bool,
+    pub station_operative: bool,
     /// Per EVSE (index = evse id - 1): false while the CSMS has made it Inoperative.
     pub evse_available: &'a [bool],
     /// Per EVSE (index = evse id - 1): the 2.0.1 connectorStatus last determined, e.g.
@@ -477,7 +477,7 @@ impl DeviceModel {
                 Some(n) => connector_state(view, n).to_owned(),
             },
             Source::Available => match evse {
-                None => view.station_available.to_string(),
+                None => view.station_operative.to_string(),
                 Some(n) => evse_available(view, n).to_string(),
             },
             Source::Problem => match evse {
@@ -669,14 +669,14 @@ fn evse_available(view: &LiveView, evse: u32) -> bool {
         .and_then(|i| view.evse_available.get(i as usize))
         .copied()
         .unwrap_or(true);
-    view.station_available && own
+    view.station_operative && own
 }
 
 /// The station as a whole: Unavailable when Inoperative; otherwise the most usable state any
 /// connector is in (Available, then Occupied, Reserved), Faulted when every connector is, and
 /// Unavailable when none can be used.
 fn station_state(view: &LiveView) -> &'static str {
-    if !view.station_available {
+    if !view.station_operative {
         return "Unavailable";
     }
     let states = view.connector_status;

@@ -33,7 +33,7 @@ fn view() -> LiveView<'static> {
         now_utc: Utc.with_ymd_and_hms(2026, 11, 22, 8, 0, 0).unwrap()
             + chrono::Duration::nanoseconds(123_456_789),
         heartbeat_interval: Duration::from_secs(300),
-        station_available: true,
+        station_operative: true,
         evse_available: &[true, false],
         connector_status: &STATUSES,
         metrics: None,
@@ -204,9 +204,9 @@ fn evse_and_connector_variables_follow_the_live_view() {
 #[test]
 fn station_availability_sums_up_its_connectors() {
     let m = model();
-    let state = |station_available: bool, statuses: &[&'static str]| {
+    let state = |station_operative: bool, statuses: &[&'static str]| {
         let v = LiveView {
-            station_available,
+            station_operative,
             connector_status: statuses,
             ..view()
         };

@@ -144,9 +144,9 @@ struct InFlight {
 /// Driving it: [`CommandQueue::submit`] what the station wants; call
 /// [`CommandQueue::poll_transmit`] until it returns `None` and write each command; then drain
 /// [`CommandQueue::poll_outcome`] (commands dropped there because the state changed). Feed every
-/// ACK to [`CommandQueue::on_ack`] and every valid status frame to
-/// [`CommandQueue::on_status`]; keep one timer at [`CommandQueue::poll_timeout`] and call
-/// [`CommandQueue::on_timeout`] when it fires; call [`CommandQueue::on_link_down`] when the port
+/// ACK to [`CommandQueue::handle_ack`] and every valid status frame to
+/// [`CommandQueue::handle_status`]; keep one timer at [`CommandQueue::poll_timeout`] and call
+/// [`CommandQueue::handle_timeout`] when it fires; call [`CommandQueue::handle_link_down`] when the port
 /// is lost. After each of these, poll for transmissions again.
 ///
 /// A stop awaits its STATE 7 in its own slot, beside the ACK slot: the read-status queued behind
@@ -258,7 +258,7 @@ impl CommandQueue {
     /// An acknowledgement arrived. Resolves the command in flight when the names match; any
     /// other ACK is ignored.
     #[must_use]
-    pub fn on_ack(&mut self, _now: Instant, ack: &Ack) -> Option<CommandOutcome> {
+    pub fn handle_ack(&mut self, _now: Instant, ack: &Ack) -> Option<CommandOutcome> {
         let in_flight = self.in_flight?;
         if in_flight.command.ack_name() != Some(ack.command) {
             return None;
@@ -275,7 +275,7 @@ impl CommandQueue {
     /// A valid status frame arrived: it updates the known state and confirms a pending stop
     /// when it shows STATE 7. (A read-status is resolved by its ACK, not by the frame.)
     #[must_use]
-    pub fn on_status(&mut self, _now: Instant, frame: &StatFrame) -> Option<CommandOutcome> {
+    pub fn handle_status(&mut self, _now: Instant, frame: &StatFrame) -> Option<CommandOutcome> {
         self.state = Some(frame.state);
         if self.awaiting_stop.is_some() && frame.state == ChargerState::Stopped {
             self.awaiting_stop = None;
@@ -295,7 +295,7 @@ impl CommandQueue {
 
     /// Times out whatever is overdue at `now`. Calling it early or twice is harmless.
     #[must_use]
-    pub fn on_timeout(&mut self, now: Instant) -> Vec<CommandOutcome> {
+    pub fn handle_timeout(&mut self, now: Instant) -> Vec<CommandOutcome> {
         let mut outcomes = Vec::new();
         if let Some(in_flight) = self.in_flight.filter(|f| now >= f.deadline) {
             self.in_flight = None;
@@ -311,7 +311,7 @@ impl CommandQueue {
     /// The port is gone: everything waiting or in flight is dropped, for good. What it was meant
     /// for has passed by the time the link returns, so nothing is replayed.
     #[must_use]
-    pub fn on_link_down(&mut self) -> Vec<CommandOutcome> {
+    pub fn handle_link_down(&mut self) -> Vec<CommandOutcome> {
         let mut outcomes: Vec<CommandOutcome> = self.outcomes.drain(..).collect();
         if let Some(in_flight) = self.in_flight.take() {
             outcomes.push(CommandOutcome::Dropped(in_flight.command));
@@ -520,13 +520,13 @@ mod tests {
         assert_eq!(queue.poll_transmit(t), None);
         assert_eq!(queue.poll_timeout(), Some(t + ACK_TIMEOUT));
         assert_eq!(
-            queue.on_ack(t + ms(100), &ok(AckCommand::Auth)),
+            queue.handle_ack(t + ms(100), &ok(AckCommand::Auth)),
             Some(CommandOutcome::Done(Authorize))
         );
         assert_eq!(queue.poll_transmit(t + ms(100)), Some(ReadStatus.bytes()));
         assert_eq!(queue.poll_transmit(t + ms(100)), None);
         assert_eq!(
-            queue.on_ack(t + ms(200), &ok(AckCommand::ReadStat)),
+            queue.handle_ack(t + ms(200), &ok(AckCommand::ReadStat)),
             Some(CommandOutcome::Done(ReadStatus))
         );
         assert_eq!(queue.poll_transmit(t + ms(200)), None);
@@ -547,15 +547,15 @@ mod tests {
             AckCommand::Unlock,
             AckCommand::Unknown,
         ] {
-            assert_eq!(queue.on_ack(t, &ok(other)), None, "{other:?}");
+            assert_eq!(queue.handle_ack(t, &ok(other)), None, "{other:?}");
         }
         assert_eq!(queue.in_flight(), Some(SetMaxCurrent(10)));
         assert_eq!(
-            queue.on_ack(t, &ack(AckCommand::SetMaxAmp, AckStatus::Err)),
+            queue.handle_ack(t, &ack(AckCommand::SetMaxAmp, AckStatus::Err)),
             Some(CommandOutcome::Refused(SetMaxCurrent(10)))
         );
         // With nothing in flight every ACK is ignored.
-        assert_eq!(queue.on_ack(t, &ok(AckCommand::SetMaxAmp)), None);
+        assert_eq!(queue.handle_ack(t, &ok(AckCommand::SetMaxAmp)), None);
     }
 
     #[test]
@@ -578,7 +578,7 @@ mod tests {
                 CommandOutcome::Refused(ReadStatus)
             };
             assert_eq!(
-                queue.on_ack(t, &ack(AckCommand::ReadStat, status)),
+                queue.handle_ack(t, &ack(AckCommand::ReadStat, status)),
                 Some(expected)
             );
         }
@@ -591,19 +591,19 @@ mod tests {
         queue.submit(Authorize, Some(Charging), true).unwrap();
         queue.submit(ReadStatus, Some(Charging), true).unwrap();
         let _ = queue.poll_transmit(t);
-        assert!(queue.on_timeout(t + ms(999)).is_empty());
+        assert!(queue.handle_timeout(t + ms(999)).is_empty());
         assert_eq!(queue.poll_transmit(t + ms(999)), None);
         assert_eq!(
-            queue.on_timeout(t + ACK_TIMEOUT),
+            queue.handle_timeout(t + ACK_TIMEOUT),
             vec![CommandOutcome::TimedOut(Authorize)]
         );
-        assert!(queue.on_timeout(t + ACK_TIMEOUT).is_empty());
+        assert!(queue.handle_timeout(t + ACK_TIMEOUT).is_empty());
         assert_eq!(
             queue.poll_transmit(t + ACK_TIMEOUT),
             Some(ReadStatus.bytes())
         );
         // The late ACK of the timed-out command is ignored.
-        assert_eq!(queue.on_ack(t + ms(1100), &ok(AckCommand::Auth)), None);
+        assert_eq!(queue.handle_ack(t + ms(1100), &ok(AckCommand::Auth)), None);
     }
 
     #[test]
@@ -618,18 +618,24 @@ mod tests {
         assert_eq!(queue.poll_transmit(t), Some(ReadStatus.bytes()));
         assert_eq!(queue.poll_timeout(), Some(t + ACK_TIMEOUT));
         // A frame that is not STATE 7 confirms nothing.
-        assert_eq!(queue.on_status(t + ms(40), &StatFrame::new(Charging)), None);
         assert_eq!(
-            queue.on_status(t + ms(50), &StatFrame::new(Stopped)),
+            queue.handle_status(t + ms(40), &StatFrame::new(Charging)),
+            None
+        );
+        assert_eq!(
+            queue.handle_status(t + ms(50), &StatFrame::new(Stopped)),
             Some(CommandOutcome::Done(StopCharging))
         );
         assert_eq!(
-            queue.on_ack(t + ms(60), &ok(AckCommand::ReadStat)),
+            queue.handle_ack(t + ms(60), &ok(AckCommand::ReadStat)),
             Some(CommandOutcome::Done(ReadStatus))
         );
         assert!(queue.is_idle());
         // A later STATE 7 frame has no stop to confirm.
-        assert_eq!(queue.on_status(t + ms(70), &StatFrame::new(Stopped)), None);
+        assert_eq!(
+            queue.handle_status(t + ms(70), &StatFrame::new(Stopped)),
+            None
+        );
     }
 
     #[test]
@@ -640,16 +646,16 @@ mod tests {
         let _ = queue.poll_transmit(t);
         let _ = queue.poll_transmit(t);
         assert_eq!(
-            queue.on_timeout(t + ACK_TIMEOUT),
+            queue.handle_timeout(t + ACK_TIMEOUT),
             vec![CommandOutcome::TimedOut(ReadStatus)]
         );
         assert_eq!(queue.poll_timeout(), Some(t + STOP_CONFIRM_TIMEOUT));
-        assert!(queue.on_timeout(t + ms(2999)).is_empty());
+        assert!(queue.handle_timeout(t + ms(2999)).is_empty());
         assert_eq!(
-            queue.on_timeout(t + STOP_CONFIRM_TIMEOUT),
+            queue.handle_timeout(t + STOP_CONFIRM_TIMEOUT),
             vec![CommandOutcome::TimedOut(StopCharging)]
         );
-        assert!(queue.on_timeout(t + STOP_CONFIRM_TIMEOUT).is_empty());
+        assert!(queue.handle_timeout(t + STOP_CONFIRM_TIMEOUT).is_empty());
         assert_eq!(queue.poll_timeout(), None);
         assert!(queue.is_idle());
     }
@@ -664,11 +670,11 @@ mod tests {
         assert_eq!(queue.poll_transmit(t), Some(StopCharging.bytes()));
         // The read-status moved ahead of the authorize and is not sent twice.
         assert_eq!(queue.poll_transmit(t), Some(ReadStatus.bytes()));
-        let _ = queue.on_ack(t, &ok(AckCommand::ReadStat));
+        let _ = queue.handle_ack(t, &ok(AckCommand::ReadStat));
         assert_eq!(queue.poll_transmit(t), None);
         // Once the stop is resolved the authorize goes out (STOPPED is not IDLE: it is allowed).
         assert_eq!(
-            queue.on_status(t + ms(10), &StatFrame::new(Stopped)),
+            queue.handle_status(t + ms(10), &StatFrame::new(Stopped)),
             Some(CommandOutcome::Done(StopCharging))
         );
         assert_eq!(queue.poll_transmit(t + ms(10)), Some(Authorize.bytes()));
@@ -682,8 +688,8 @@ mod tests {
         queue.submit(SetMaxCurrent(16), Some(Idle), true).unwrap();
         assert_eq!(queue.poll_transmit(t), Some(ReadStatus.bytes()));
         // A cable is plugged in meanwhile: forcing IDLE now would break the session.
-        let _ = queue.on_status(t + ms(10), &StatFrame::new(CableDetect));
-        let _ = queue.on_ack(t + ms(20), &ok(AckCommand::ReadStat));
+        let _ = queue.handle_status(t + ms(10), &StatFrame::new(CableDetect));
+        let _ = queue.handle_ack(t + ms(20), &ok(AckCommand::ReadStat));
         assert_eq!(queue.poll_transmit(t + ms(20)), None);
         assert_eq!(
             queue.poll_outcome(),
@@ -702,11 +708,11 @@ mod tests {
         queue.submit(StopCharging, Some(Charging), true).unwrap();
         queue.submit(StopCharging, Some(Charging), true).unwrap();
         assert_eq!(queue.poll_transmit(t), Some(ReadStatus.bytes()));
-        let _ = queue.on_ack(t, &ok(AckCommand::ReadStat));
+        let _ = queue.handle_ack(t, &ok(AckCommand::ReadStat));
         assert_eq!(queue.poll_transmit(t), Some(StopCharging.bytes()));
         queue.submit(StopCharging, Some(Charging), true).unwrap();
         assert_eq!(queue.poll_transmit(t), Some(ReadStatus.bytes()));
-        let _ = queue.on_ack(t, &ok(AckCommand::ReadStat));
+        let _ = queue.handle_ack(t, &ok(AckCommand::ReadStat));
         assert_eq!(queue.poll_transmit(t), None);
         assert!(queue.queue.is_empty());
     }
@@ -728,7 +734,7 @@ mod tests {
             queue.submit(StopCharging, Some(Charging), true),
             Err(CommandError::QueueFull)
         );
-        let _ = queue.on_ack(t, &ok(AckCommand::Auth));
+        let _ = queue.handle_ack(t, &ok(AckCommand::Auth));
         let _ = queue.poll_transmit(t);
         assert_eq!(queue.submit(StopCharging, Some(Charging), true), Ok(()));
     }
@@ -741,7 +747,7 @@ mod tests {
         queue.submit(Authorize, Some(Charging), true).unwrap();
         let _ = queue.poll_transmit(t); // stop, awaiting STATE 7
         let _ = queue.poll_transmit(t); // read-status, in flight
-        let dropped = queue.on_link_down();
+        let dropped = queue.handle_link_down();
         assert_eq!(
             dropped,
             vec![
@@ -752,15 +758,15 @@ mod tests {
         );
         assert!(queue.is_idle());
         assert_eq!(queue.poll_timeout(), None);
-        assert!(queue.on_timeout(t + Duration::from_secs(60)).is_empty());
+        assert!(queue.handle_timeout(t + Duration::from_secs(60)).is_empty());
         // The link is back: nothing goes out unless asked for again.
         assert_eq!(queue.poll_transmit(t + Duration::from_secs(61)), None);
         assert_eq!(
-            queue.on_status(t + Duration::from_secs(61), &StatFrame::new(Stopped)),
+            queue.handle_status(t + Duration::from_secs(61), &StatFrame::new(Stopped)),
             None
         );
-        assert_eq!(queue.on_ack(t, &ok(AckCommand::ReadStat)), None);
-        assert!(queue.on_link_down().is_empty());
+        assert_eq!(queue.handle_ack(t, &ok(AckCommand::ReadStat)), None);
+        assert!(queue.handle_link_down().is_empty());
     }
 
     #[test]
@@ -768,10 +774,10 @@ mod tests {
         let t = t0();
         let mut queue = CommandQueue::new();
         queue.submit(Authorize, Some(Charging), true).unwrap();
-        let _ = queue.on_status(t, &StatFrame::new(Idle));
+        let _ = queue.handle_status(t, &StatFrame::new(Idle));
         assert_eq!(queue.poll_transmit(t), None);
         assert_eq!(
-            queue.on_link_down(),
+            queue.handle_link_down(),
             vec![CommandOutcome::Dropped(Authorize)]
         );
         assert_eq!(queue.poll_outcome(), None);

@@ -83,7 +83,7 @@ pub fn link_lost() -> ConnectorStatus {
 ///   counts from [`StatusTracker::new`] and from every valid frame.
 ///
 /// The caller keeps one timer at [`StatusTracker::poll_timeout`] and calls
-/// [`StatusTracker::on_timeout`] when it fires.
+/// [`StatusTracker::handle_timeout`] when it fires.
 #[derive(Debug, Clone)]
 pub struct StatusTracker {
     stale_after: Duration,
@@ -112,7 +112,7 @@ impl StatusTracker {
 
     /// A valid status frame arrived. Returns the status to report, if it changed.
     #[must_use]
-    pub fn on_frame(&mut self, now: Instant, frame: &StatFrame) -> Option<ConnectorStatus> {
+    pub fn handle_frame(&mut self, now: Instant, frame: &StatFrame) -> Option<ConnectorStatus> {
         self.stale_at = now.checked_add(self.stale_after);
         self.last_frame = Some(frame.clone());
         let target = self.status_for(frame);
@@ -138,12 +138,12 @@ impl StatusTracker {
 
     /// The controller's port is gone. Returns [`link_lost`] unless it is already reported.
     #[must_use]
-    pub fn on_link_lost(&mut self, _now: Instant) -> Option<ConnectorStatus> {
+    pub fn handle_link_lost(&mut self, _now: Instant) -> Option<ConnectorStatus> {
         self.stale_at = None;
         self.lose_link()
     }
 
-    /// The next instant [`StatusTracker::on_timeout`] has work at: the staleness deadline or a
+    /// The next instant [`StatusTracker::handle_timeout`] has work at: the staleness deadline or a
     /// pending resume, whichever is first.
     pub fn poll_timeout(&self) -> Option<Instant> {
         match (self.stale_at, self.resume_at) {
@@ -155,7 +155,7 @@ impl StatusTracker {
     /// Fires whatever is due at `now`: staleness reports [`link_lost`] (once), a resume that has
     /// held reports Charging. Calling it early or twice is harmless.
     #[must_use]
-    pub fn on_timeout(&mut self, now: Instant) -> Option<ConnectorStatus> {
+    pub fn handle_timeout(&mut self, now: Instant) -> Option<ConnectorStatus> {
         if self.stale_at.is_some_and(|at| now >= at) {
             self.stale_at = None;
             return self.lose_link();
@@ -330,36 +330,36 @@ mod tests {
         let mut tracker = StatusTracker::new(t, STALE, DEBOUNCE);
         assert_eq!(tracker.reported(), None);
         assert_eq!(
-            tracker.on_frame(t, &frame(ChargerState::Idle)),
+            tracker.handle_frame(t, &frame(ChargerState::Idle)),
             Some(ConnectorStatus::Available)
         );
         assert_eq!(
-            tracker.on_frame(t + secs(7), &frame(ChargerState::Idle)),
+            tracker.handle_frame(t + secs(7), &frame(ChargerState::Idle)),
             None
         );
         assert_eq!(
-            tracker.on_frame(t + secs(8), &frame(ChargerState::CableDetect)),
+            tracker.handle_frame(t + secs(8), &frame(ChargerState::CableDetect)),
             Some(ConnectorStatus::Preparing)
         );
         // EV_CONNECTED and READY are Preparing too: nothing new to say.
         assert_eq!(
-            tracker.on_frame(t + secs(9), &frame(ChargerState::EvConnected)),
+            tracker.handle_frame(t + secs(9), &frame(ChargerState::EvConnected)),
             None
         );
         assert_eq!(
-            tracker.on_frame(t + secs(10), &frame(ChargerState::Ready)),
+            tracker.handle_frame(t + secs(10), &frame(ChargerState::Ready)),
             None
         );
         assert_eq!(
-            tracker.on_frame(t + secs(11), &frame(ChargerState::Charging)),
+            tracker.handle_frame(t + secs(11), &frame(ChargerState::Charging)),
             Some(ConnectorStatus::Charging)
         );
         assert_eq!(
-            tracker.on_frame(t + secs(12), &frame(ChargerState::Paused)),
+            tracker.handle_frame(t + secs(12), &frame(ChargerState::Paused)),
             Some(ConnectorStatus::SuspendedEv)
         );
         assert_eq!(
-            tracker.on_frame(t + secs(13), &frame(ChargerState::Stopped)),
+            tracker.handle_frame(t + secs(13), &frame(ChargerState::Stopped)),
             Some(ConnectorStatus::Finishing)
         );
         assert_eq!(tracker.reported(), Some(&ConnectorStatus::Finishing));
@@ -375,33 +375,33 @@ mod tests {
         let mut tracker = StatusTracker::new(t, STALE, DEBOUNCE);
         let mut fault = frame(ChargerState::FaultHard);
         fault.power_board = PowerBoard::EarthFault;
-        let earth = tracker.on_frame(t, &fault).unwrap();
+        let earth = tracker.handle_frame(t, &fault).unwrap();
         assert_eq!(faulted(earth).code, FaultCode::GroundFailure);
-        assert_eq!(tracker.on_frame(t + secs(1), &fault), None);
+        assert_eq!(tracker.handle_frame(t + secs(1), &fault), None);
         fault.power_board = PowerBoard::Ok;
-        assert!(tracker.on_frame(t + secs(2), &fault).is_some());
+        assert!(tracker.handle_frame(t + secs(2), &fault).is_some());
     }
 
     #[test]
     fn a_resume_is_reported_once_charging_has_held() {
         let t = t0();
         let mut tracker = StatusTracker::new(t, STALE, DEBOUNCE);
-        let _ = tracker.on_frame(t, &frame(ChargerState::Charging));
+        let _ = tracker.handle_frame(t, &frame(ChargerState::Charging));
         assert_eq!(
-            tracker.on_frame(t + secs(1), &frame(ChargerState::Paused)),
+            tracker.handle_frame(t + secs(1), &frame(ChargerState::Paused)),
             Some(ConnectorStatus::SuspendedEv)
         );
         assert_eq!(
-            tracker.on_frame(t + secs(2), &frame(ChargerState::Charging)),
+            tracker.handle_frame(t + secs(2), &frame(ChargerState::Charging)),
             None
         );
         assert_eq!(tracker.poll_timeout(), Some(t + secs(12)));
         assert_eq!(
-            tracker.on_frame(t + secs(9), &frame(ChargerState::Charging)),
+            tracker.handle_frame(t + secs(9), &frame(ChargerState::Charging)),
             None
         );
         assert_eq!(
-            tracker.on_frame(t + secs(12), &frame(ChargerState::Charging)),
+            tracker.handle_frame(t + secs(12), &frame(ChargerState::Charging)),
             Some(ConnectorStatus::Charging)
         );
         assert_eq!(tracker.poll_timeout(), Some(t + secs(32)));
@@ -411,16 +411,16 @@ mod tests {
     fn a_held_resume_is_reported_by_the_timer_between_frames() {
         let t = t0();
         let mut tracker = StatusTracker::new(t, STALE, DEBOUNCE);
-        let _ = tracker.on_frame(t, &frame(ChargerState::Paused));
+        let _ = tracker.handle_frame(t, &frame(ChargerState::Paused));
         assert_eq!(
-            tracker.on_frame(t + secs(1), &frame(ChargerState::Charging)),
+            tracker.handle_frame(t + secs(1), &frame(ChargerState::Charging)),
             None
         );
         let due = tracker.poll_timeout().unwrap();
         assert_eq!(due, t + secs(11));
-        assert_eq!(tracker.on_timeout(due - secs(1)), None);
-        assert_eq!(tracker.on_timeout(due), Some(ConnectorStatus::Charging));
-        assert_eq!(tracker.on_timeout(due), None);
+        assert_eq!(tracker.handle_timeout(due - secs(1)), None);
+        assert_eq!(tracker.handle_timeout(due), Some(ConnectorStatus::Charging));
+        assert_eq!(tracker.handle_timeout(due), None);
         assert_eq!(tracker.poll_timeout(), Some(t + secs(21)));
     }
 
@@ -428,25 +428,25 @@ mod tests {
     fn a_paused_frame_cancels_a_pending_resume() {
         let t = t0();
         let mut tracker = StatusTracker::new(t, STALE, DEBOUNCE);
-        let _ = tracker.on_frame(t, &frame(ChargerState::Paused));
-        let _ = tracker.on_frame(t + secs(1), &frame(ChargerState::Charging));
+        let _ = tracker.handle_frame(t, &frame(ChargerState::Paused));
+        let _ = tracker.handle_frame(t + secs(1), &frame(ChargerState::Charging));
         assert_eq!(
-            tracker.on_frame(t + secs(5), &frame(ChargerState::Paused)),
+            tracker.handle_frame(t + secs(5), &frame(ChargerState::Paused)),
             None
         );
         assert_eq!(tracker.poll_timeout(), Some(t + secs(25)));
-        assert_eq!(tracker.on_timeout(t + secs(11)), None);
+        assert_eq!(tracker.handle_timeout(t + secs(11)), None);
         // The debounce starts again with the next CHARGING.
         assert_eq!(
-            tracker.on_frame(t + secs(6), &frame(ChargerState::Charging)),
+            tracker.handle_frame(t + secs(6), &frame(ChargerState::Charging)),
             None
         );
         assert_eq!(
-            tracker.on_frame(t + secs(15), &frame(ChargerState::Charging)),
+            tracker.handle_frame(t + secs(15), &frame(ChargerState::Charging)),
             None
         );
         assert_eq!(
-            tracker.on_frame(t + secs(16), &frame(ChargerState::Charging)),
+            tracker.handle_frame(t + secs(16), &frame(ChargerState::Charging)),
             Some(ConnectorStatus::Charging)
         );
     }
@@ -456,7 +456,7 @@ mod tests {
         let t = t0();
         let mut tracker = StatusTracker::new(t, STALE, DEBOUNCE);
         let mut reports = Vec::new();
-        reports.extend(tracker.on_frame(t, &frame(ChargerState::Charging)));
+        reports.extend(tracker.handle_frame(t, &frame(ChargerState::Charging)));
         reports.clear();
         // Six seconds of PAUSED/CHARGING every half second, the timer polled in between.
         for i in 1..=12u64 {
@@ -466,8 +466,8 @@ mod tests {
             } else {
                 ChargerState::Charging
             };
-            reports.extend(tracker.on_frame(now, &frame(state)));
-            reports.extend(tracker.on_timeout(now + Duration::from_millis(250)));
+            reports.extend(tracker.handle_frame(now, &frame(state)));
+            reports.extend(tracker.handle_timeout(now + Duration::from_millis(250)));
         }
         assert_eq!(reports, vec![ConnectorStatus::SuspendedEv]);
     }
@@ -476,33 +476,33 @@ mod tests {
     fn ready_after_charging_is_a_suspension_not_preparing() {
         let t = t0();
         let mut tracker = StatusTracker::new(t, STALE, DEBOUNCE);
-        let _ = tracker.on_frame(t, &frame(ChargerState::Ready));
+        let _ = tracker.handle_frame(t, &frame(ChargerState::Ready));
         assert_eq!(tracker.reported(), Some(&ConnectorStatus::Preparing));
-        let _ = tracker.on_frame(t + secs(1), &frame(ChargerState::Charging));
+        let _ = tracker.handle_frame(t + secs(1), &frame(ChargerState::Charging));
         // PAUSED -> READY -> CHARGING is how the firmware resumes.
         assert_eq!(
-            tracker.on_frame(t + secs(2), &frame(ChargerState::Paused)),
+            tracker.handle_frame(t + secs(2), &frame(ChargerState::Paused)),
             Some(ConnectorStatus::SuspendedEv)
         );
         assert_eq!(
-            tracker.on_frame(t + secs(3), &frame(ChargerState::Ready)),
+            tracker.handle_frame(t + secs(3), &frame(ChargerState::Ready)),
             None
         );
         assert_eq!(
-            tracker.on_frame(t + secs(4), &frame(ChargerState::Charging)),
+            tracker.handle_frame(t + secs(4), &frame(ChargerState::Charging)),
             None
         );
         // READY in the middle of a pending resume cancels it: CHARGING did not hold.
         assert_eq!(
-            tracker.on_frame(t + secs(5), &frame(ChargerState::Ready)),
+            tracker.handle_frame(t + secs(5), &frame(ChargerState::Ready)),
             None
         );
-        assert_eq!(tracker.on_timeout(t + secs(14)), None);
+        assert_eq!(tracker.handle_timeout(t + secs(14)), None);
         // Sampled straight from CHARGING, READY is a suspension too.
         let mut tracker = StatusTracker::new(t, STALE, DEBOUNCE);
-        let _ = tracker.on_frame(t, &frame(ChargerState::Charging));
+        let _ = tracker.handle_frame(t, &frame(ChargerState::Charging));
         assert_eq!(
-            tracker.on_frame(t + secs(1), &frame(ChargerState::Ready)),
+            tracker.handle_frame(t + secs(1), &frame(ChargerState::Ready)),
             Some(ConnectorStatus::SuspendedEv)
         );
     }
@@ -511,9 +511,9 @@ mod tests {
     fn without_a_debounce_a_resume_is_reported_at_once() {
         let t = t0();
         let mut tracker = StatusTracker::new(t, STALE, Duration::ZERO);
-        let _ = tracker.on_frame(t, &frame(ChargerState::Paused));
+        let _ = tracker.handle_frame(t, &frame(ChargerState::Paused));
         assert_eq!(
-            tracker.on_frame(t + secs(1), &frame(ChargerState::Charging)),
+            tracker.handle_frame(t + secs(1), &frame(ChargerState::Charging)),
             Some(ConnectorStatus::Charging)
         );
     }
@@ -522,10 +522,10 @@ mod tests {
     fn other_changes_from_suspended_are_reported_at_once() {
         let t = t0();
         let mut tracker = StatusTracker::new(t, STALE, DEBOUNCE);
-        let _ = tracker.on_frame(t, &frame(ChargerState::Paused));
-        let _ = tracker.on_frame(t + secs(1), &frame(ChargerState::Charging));
+        let _ = tracker.handle_frame(t, &frame(ChargerState::Paused));
+        let _ = tracker.handle_frame(t + secs(1), &frame(ChargerState::Charging));
         assert_eq!(
-            tracker.on_frame(t + secs(2), &frame(ChargerState::Stopped)),
+            tracker.handle_frame(t + secs(2), &frame(ChargerState::Stopped)),
             Some(ConnectorStatus::Finishing)
         );
         assert_eq!(tracker.poll_timeout(), Some(t + secs(22)));
@@ -536,23 +536,23 @@ mod tests {
         let t = t0();
         let mut tracker = StatusTracker::new(t, STALE, DEBOUNCE);
         assert_eq!(tracker.poll_timeout(), Some(t + STALE));
-        assert_eq!(tracker.on_timeout(t + secs(19)), None);
-        assert_eq!(tracker.on_timeout(t + STALE), Some(link_lost()));
+        assert_eq!(tracker.handle_timeout(t + secs(19)), None);
+        assert_eq!(tracker.handle_timeout(t + STALE), Some(link_lost()));
     }
 
     #[test]
     fn staleness_fires_exactly_once() {
         let t = t0();
         let mut tracker = StatusTracker::new(t, STALE, DEBOUNCE);
-        let _ = tracker.on_frame(t + secs(5), &frame(ChargerState::Charging));
+        let _ = tracker.handle_frame(t + secs(5), &frame(ChargerState::Charging));
         assert_eq!(tracker.poll_timeout(), Some(t + secs(25)));
         // Early calls are harmless.
-        assert_eq!(tracker.on_timeout(t + secs(24)), None);
+        assert_eq!(tracker.handle_timeout(t + secs(24)), None);
         assert_eq!(tracker.reported(), Some(&ConnectorStatus::Charging));
 
         let mut fired = Vec::new();
         for s in 25..100 {
-            fired.extend(tracker.on_timeout(t + secs(s)));
+            fired.extend(tracker.handle_timeout(t + secs(s)));
         }
         assert_eq!(fired, vec![link_lost()]);
         assert_eq!(tracker.poll_timeout(), None);
@@ -560,7 +560,7 @@ mod tests {
 
         // A frame brings the status back and restarts the count.
         assert_eq!(
-            tracker.on_frame(t + secs(100), &frame(ChargerState::Charging)),
+            tracker.handle_frame(t + secs(100), &frame(ChargerState::Charging)),
             Some(ConnectorStatus::Charging)
         );
         assert_eq!(tracker.poll_timeout(), Some(t + secs(120)));
@@ -570,28 +570,28 @@ mod tests {
     fn staleness_wins_over_a_pending_resume() {
         let t = t0();
         let mut tracker = StatusTracker::new(t, STALE, secs(30));
-        let _ = tracker.on_frame(t, &frame(ChargerState::Paused));
-        let _ = tracker.on_frame(t + secs(1), &frame(ChargerState::Charging));
+        let _ = tracker.handle_frame(t, &frame(ChargerState::Paused));
+        let _ = tracker.handle_frame(t + secs(1), &frame(ChargerState::Charging));
         assert_eq!(tracker.poll_timeout(), Some(t + secs(21)));
-        assert_eq!(tracker.on_timeout(t + secs(40)), Some(link_lost()));
+        assert_eq!(tracker.handle_timeout(t + secs(40)), Some(link_lost()));
         assert_eq!(tracker.poll_timeout(), None);
-        assert_eq!(tracker.on_timeout(t + secs(41)), None);
+        assert_eq!(tracker.handle_timeout(t + secs(41)), None);
     }
 
     #[test]
     fn a_lost_port_is_reported_at_once_and_once() {
         let t = t0();
         let mut tracker = StatusTracker::new(t, STALE, DEBOUNCE);
-        let _ = tracker.on_frame(t, &frame(ChargerState::Paused));
-        let _ = tracker.on_frame(t + secs(1), &frame(ChargerState::Charging));
-        assert_eq!(tracker.on_link_lost(t + secs(2)), Some(link_lost()));
-        assert_eq!(tracker.on_link_lost(t + secs(3)), None);
+        let _ = tracker.handle_frame(t, &frame(ChargerState::Paused));
+        let _ = tracker.handle_frame(t + secs(1), &frame(ChargerState::Charging));
+        assert_eq!(tracker.handle_link_lost(t + secs(2)), Some(link_lost()));
+        assert_eq!(tracker.handle_link_lost(t + secs(3)), None);
         assert_eq!(tracker.poll_timeout(), None);
-        assert_eq!(tracker.on_timeout(t + secs(60)), None);
+        assert_eq!(tracker.handle_timeout(t + secs(60)), None);
         assert_eq!(tracker.last_frame(), None);
         // After a lost link a CHARGING frame is reported at once: it is not a resume.
         assert_eq!(
-            tracker.on_frame(t + secs(70), &frame(ChargerState::Charging)),
+            tracker.handle_frame(t + secs(70), &frame(ChargerState::Charging)),
             Some(ConnectorStatus::Charging)
         );
     }
@@ -600,7 +600,7 @@ mod tests {
     fn a_lost_port_before_any_frame_is_reported() {
         let t = t0();
         let mut tracker = StatusTracker::new(t, STALE, DEBOUNCE);
-        assert_eq!(tracker.on_link_lost(t), Some(link_lost()));
-        assert_eq!(tracker.on_timeout(t + STALE), None);
+        assert_eq!(tracker.handle_link_lost(t), Some(link_lost()));
+        assert_eq!(tracker.handle_timeout(t + STALE), None);
     }
 }

@@ -170,6 +170,15 @@ impl std::fmt::Debug for Restorable {
     }
 }
 
+/// Where an accepted Reset stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PendingReset {
+    /// Scheduled: waits until no connector is in use.
+    WhenIdle,
+    /// Due now: the shell restarts the station once what is queued is sent.
+    Due,
+}
+
 /// The caller passed something the core cannot use (a bug in the shell, not in the CSMS).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UsageError {
@@ -244,8 +253,8 @@ pub struct Station {
     availability: Availability,
     /// Variables and configuration keys: what the CSMS can read and change.
     device_model: DeviceModel,
-    /// A Reset: `Some(false)` waits for the connectors to be idle, `Some(true)` is due.
-    reset: Option<bool>,
+    /// The CSMS's Reset, once one was accepted.
+    reset: Option<PendingReset>,
     /// The station's own CALLs, sent once registration allows.
     queue: VecDeque<Queued>,
     /// CALLs the CSMS asked for with TriggerMessage: allowed while Pending too. At most one
@@ -494,13 +503,13 @@ impl Station {
 
     /// The sampler's latest measurement: what GetVariables and GetBaseReport show of the Pi's
     /// health. Nothing is sent for it.
-    pub fn record_sample(&mut self, sample: Sample) {
+    pub fn handle_sample(&mut self, sample: Sample) {
         self.latest_sample = Some(sample);
     }
 
     /// Sends the station's metrics to the CSMS as DataTransfer `Metrics`, when registered and
     /// online. Metrics are a snapshot: one that cannot go now is dropped, never queued for later.
-    pub fn send_metrics(&mut self, now: Instant, data: Value) {
+    pub fn handle_metrics_due(&mut self, now: Instant, data: Value) {
         if !self.is_online() || !self.registration.is_accepted() {
             return;
         }
@@ -521,7 +530,7 @@ impl Station {
     }
 
     /// Sends a Heartbeat as soon as the link allows (the `--once` run asks for one).
-    pub fn request_heartbeat(&mut self, now: Instant) {
+    pub fn handle_heartbeat_request(&mut self, now: Instant) {
         if self.registration.is_accepted() && !self.heartbeat_pending() {
             self.queue.push_back(Queued::Call(Request::Heartbeat));
             self.pump(now);
@@ -1138,8 +1147,8 @@ impl Station {
 
     /// A Reset waiting for idle connectors becomes due once none is in use.
     fn check_scheduled_reset(&mut self) {
-        if self.reset == Some(false) && !self.any_in_use(None) {
-            self.reset = Some(true);
+        if self.reset == Some(PendingReset::WhenIdle) && !self.any_in_use(None) {
+            self.reset = Some(PendingReset::Due);
             self.events.push_back(Event::ResetDue);
         }
     }

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use super::{Event, Queued, Station};
+use super::{Event, PendingReset, Queued, Station};
 use crate::device_model::{ConfigurationStatus16, CustomReport, LiveView, ReportBase, StatusInfo};
 use crate::ocpp::csms_request::{self, CsmsRequest, StatusTarget, TriggerTarget, WhilePending};
 use crate::ocpp::csms_response::{
@@ -154,7 +154,7 @@ impl Station {
         LiveView {
             now_utc: self.clock.now_utc(),
             heartbeat_interval: self.heartbeat_interval,
-            station_available: self.availability.station_operative(),
+            station_operative: self.availability.station_operative(),
             evse_available,
             connector_status,
             metrics: self.latest_sample.as_ref(),
@@ -266,11 +266,11 @@ impl Station {
             return ChangeStatus::Rejected;
         }
         if !immediate && self.any_in_use(None) {
-            self.reset = Some(false);
+            self.reset = Some(PendingReset::WhenIdle);
             self.events.push_back(Event::StateChanged);
             return ChangeStatus::Scheduled;
         }
-        self.reset = Some(true);
+        self.reset = Some(PendingReset::Due);
         self.events.push_back(Event::StateChanged);
         self.events.push_back(Event::ResetDue);
         ChangeStatus::Accepted

@@ -6,221 +6,27 @@
     reason = "the simulated clock starts from a real instant"
 )]
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Value, json};
 
 use super::*;
 use crate::device_model::Defaults;
 use crate::ocpp::{Fault, FaultCode};
-
-/// A clock the test moves by hand.
-#[derive(Clone)]
-struct SimClock {
-    start: Instant,
-    start_utc: DateTime<Utc>,
-    offset: Arc<Mutex<Duration>>,
-}
-
-impl SimClock {
-    fn new() -> Self {
-        Self {
-            start: Instant::now(),
-            start_utc: Utc.with_ymd_and_hms(2026, 11, 22, 8, 0, 0).unwrap()
-                + chrono::Duration::nanoseconds(123_456_789),
-            offset: Arc::new(Mutex::new(Duration::ZERO)),
-        }
-    }
-    fn now(&self) -> Instant {
-        self.start + *self.offset.lock().unwrap()
-    }
-    fn set(&self, t: Instant) {
-        *self.offset.lock().unwrap() = t - self.start;
-    }
-}
-
-impl WallClock for SimClock {
-    fn now_utc(&self) -> DateTime<Utc> {
-        self.start_utc + chrono::Duration::from_std(*self.offset.lock().unwrap()).unwrap()
-    }
-}
-
-/// The CSMS side: answers each CALL with a scripted function and records everything.
-type Answer = Box<dyn FnMut(&str, &Value) -> Option<Value>>;
-
-struct Pair {
-    clock: SimClock,
-    station: Station,
-    csms: Answer,
-    /// Every CALL the station sent: (elapsed seconds, action, payload).
-    calls: Vec<(f64, String, Value)>,
-    /// Every frame the station sent that was not a CALL.
-    replies: Vec<Value>,
-    events: Vec<Event>,
-    online: bool,
-}
+use crate::test_util::{Answer, Pair, SimClock, accept_all, example_defaults, example_settings};
 
 fn settings() -> Settings {
-    Settings {
-        boot_info: BootInfo {
-            vendor: "ORGE".into(),
-            model: "AC-Pi".into(),
-            serial_number: None,
-            firmware_version: None,
-        },
-        boot_reason: BootReason::PowerUp,
-        connectors: 2,
-        boot_on_reconnect: false,
-    }
+    example_settings()
 }
 
 /// The device model's defaults as the env file would give them.
 fn defaults() -> Defaults {
-    Defaults {
-        identity: "ORGE_AC_001".into(),
-        security_profile: 2,
-        connectors: 2,
-        heartbeat_interval: Duration::ZERO,
-        backoff: crate::backoff::BackoffConfig::default(),
-        ping_interval: Duration::from_secs(30),
-        offline_threshold: Duration::from_secs(600),
-        message_timeout: Duration::from_secs(30),
-        vendor: "ORGE".into(),
-        model: "AC-Pi".into(),
-        serial_number: None,
-    }
+    example_defaults()
 }
 
 fn model(defaults: &Defaults) -> DeviceModel {
     DeviceModel::new(defaults, &Default::default())
-}
-
-fn accept_all(interval: u64) -> Answer {
-    Box::new(move |action, _| {
-        Some(match action {
-            "BootNotification" => {
-                json!({"status":"Accepted","interval":interval,"currentTime":"2026-11-22T08:00:00Z"})
-            }
-            "Heartbeat" => json!({"currentTime":"2026-11-22T08:00:00Z"}),
-            _ => json!({}),
-        })
-    })
-}
-
-impl Pair {
-    fn new(settings: Settings, csms: Answer) -> Self {
-        Self::with_model(settings, model(&defaults()), csms)
-    }
-
-    fn with_model(settings: Settings, device_model: DeviceModel, csms: Answer) -> Self {
-        let clock = SimClock::new();
-        let mut n = 0;
-        let station = Station::new(
-            settings,
-            Arc::new(clock.clone()),
-            Box::new(move || {
-                n += 1;
-                format!("id-{n}")
-            }),
-            ConnectorStatus::Unavailable,
-            Restorable::default(),
-            device_model,
-        );
-        Self {
-            clock,
-            station,
-            csms,
-            calls: vec![],
-            replies: vec![],
-            events: vec![],
-            online: false,
-        }
-    }
-
-    fn elapsed(&self) -> f64 {
-        (self.clock.now() - self.clock.start).as_secs_f64()
-    }
-
-    fn connect(&mut self, version: OcppVersion) {
-        self.online = true;
-        let now = self.clock.now();
-        self.station.handle_connected(now, version);
-        self.exchange();
-    }
-
-    fn disconnect(&mut self) {
-        self.online = false;
-        let now = self.clock.now();
-        self.station.handle_disconnected(now);
-    }
-
-    /// Delivers frames both ways until both sides are quiet.
-    fn exchange(&mut self) {
-        while let Some(frame) = self.station.poll_transmit() {
-            if !self.online {
-                continue;
-            }
-            let v: Value = serde_json::from_str(&frame).unwrap();
-            if v[0] == 2 {
-                let (id, action, payload) = (
-                    v[1].as_str().unwrap().to_owned(),
-                    v[2].as_str().unwrap().to_owned(),
-                    v[3].clone(),
-                );
-                let t = self.elapsed();
-                self.calls.push((t, action.clone(), payload.clone()));
-                if let Some(answer) = (self.csms)(&action, &payload) {
-                    let now = self.clock.now();
-                    self.station
-                        .handle_text(now, &json!([3, id, answer]).to_string());
-                }
-            } else {
-                self.replies.push(v);
-            }
-        }
-        while let Some(e) = self.station.poll_event() {
-            self.events.push(e);
-        }
-    }
-
-    /// A CSMS-initiated frame.
-    fn csms_sends(&mut self, text: &str) -> Vec<Value> {
-        let before = self.replies.len();
-        let now = self.clock.now();
-        self.station.handle_text(now, text);
-        self.exchange();
-        self.replies[before..].to_vec()
-    }
-
-    /// Runs the simulated clock forward by `d`, firing every timer on the way.
-    fn run_for(&mut self, d: Duration) {
-        let until = self.clock.now() + d;
-        while let Some(t) = self.station.poll_timeout() {
-            if t > until {
-                break;
-            }
-            if t > self.clock.now() {
-                self.clock.set(t);
-            }
-            let now = self.clock.now();
-            self.station.handle_timeout(now);
-            self.exchange();
-        }
-        self.clock.set(until);
-        let now = self.clock.now();
-        self.station.handle_timeout(now);
-        self.exchange();
-    }
-
-    fn actions(&self) -> Vec<&str> {
-        self.calls.iter().map(|(_, a, _)| a.as_str()).collect()
-    }
-
-    fn count(&self, action: &str) -> usize {
-        self.calls.iter().filter(|(_, a, _)| a == action).count()
-    }
 }
 
 #[test]
@@ -767,7 +573,7 @@ fn requested_heartbeat_goes_out_after_the_owed_statuses() {
     let mut p = Pair::new(settings(), accept_all(300));
     p.connect(OcppVersion::V16);
     let now = p.clock.now();
-    p.station.request_heartbeat(now);
+    p.station.handle_heartbeat_request(now);
     p.exchange();
     assert_eq!(p.actions().last(), Some(&"Heartbeat"));
     assert!(p.station.is_idle());
@@ -1046,7 +852,7 @@ fn a_scheduled_change_is_saved_and_survives_a_restart() {
     assert!(saved.inoperative.is_empty());
 
     // The process restarts mid-session: the session ends later, and the order still holds.
-    let clock = SimClock::new();
+    let clock = SimClock::at_a_fixed_date();
     let mut station = Station::new(
         settings(),
         Arc::new(clock.clone()),
@@ -1092,7 +898,7 @@ fn a_scheduled_change_is_saved_and_survives_a_restart() {
 
 #[test]
 fn a_restored_unavailable_connector_is_reported_unavailable_after_boot() {
-    let clock = SimClock::new();
+    let clock = SimClock::at_a_fixed_date();
     let mut restored = Restorable::default();
     restored.inoperative.insert(2);
     let mut station = Station::new(
@@ -1309,7 +1115,7 @@ fn a_status_waiting_for_its_turn_goes_out_as_it_is_when_sent() {
         answer(&mut p, "{}");
     }
     let now = p.clock.now();
-    p.station.request_heartbeat(now);
+    p.station.handle_heartbeat_request(now);
     p.exchange();
     // The CSMS asks for EVSE 2 and the controller moves on while the Heartbeat is in flight.
     let r = p.csms_sends(
@@ -1519,12 +1325,12 @@ fn metrics_go_out_as_data_transfer_in_each_versions_shape_and_only_when_register
         let mut p = Pair::new(settings(), pending_forever());
         p.connect(version);
         let now = p.clock.now();
-        p.station.send_metrics(now, json!({"cpu": 1}));
+        p.station.handle_metrics_due(now, json!({"cpu": 1}));
         p.exchange();
         assert_eq!(p.count("DataTransfer"), 0, "not while Pending");
         let mut p = Pair::new(settings(), accept_all(300));
         p.connect(version);
-        p.station.send_metrics(now, json!({"cpu": 1}));
+        p.station.handle_metrics_due(now, json!({"cpu": 1}));
         p.exchange();
         assert_eq!(p.calls.last().unwrap().2, expected);
     }
@@ -1545,7 +1351,7 @@ fn get_variables_and_the_full_report_show_the_latest_health_sample() {
         "memory_used_bytes": 1000, "memory_total_bytes": 4000, "uptime_seconds": 42
     }))
     .unwrap();
-    p.station.record_sample(sample.clone());
+    p.station.handle_sample(sample.clone());
     let r = p.csms_sends(ask);
     let result = &r[0][2]["getVariableResult"][0];
     assert_eq!(
@@ -1554,7 +1360,7 @@ fn get_variables_and_the_full_report_show_the_latest_health_sample() {
     );
     // The newest sample wins; the report carries the same values.
     sample.uptime_seconds = 72;
-    p.station.record_sample(sample);
+    p.station.handle_sample(sample);
     p.csms_sends(r#"[2,"g","GetBaseReport",{"requestId":7,"reportBase":"FullInventory"}]"#);
     let uptime = p
         .calls
