@@ -13,6 +13,7 @@
 //! - [`esp32`]: the charge controller's line protocol, its states as connector statuses, and its
 //!   safe command queue.
 //! - [`health`]: the Pi's measurements and the thresholds that turn them into warnings.
+//! - [`meter`]: the energy meter's readings as the core takes them.
 //! - [`clock`], [`deadline`], [`secret`], [`redact`]: timestamps, saturating deadlines, a
 //!   password that never prints, and text made safe to show.
 //! - `test_util` (feature `test-util`): a simulated clock and the station wired to a scripted
@@ -38,6 +39,7 @@ pub mod device_model;
 pub mod dial_plan;
 pub mod esp32;
 pub mod health;
+pub mod meter;
 pub mod ocpp;
 pub mod redact;
 pub mod rpc;

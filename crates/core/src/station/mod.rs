@@ -30,6 +30,7 @@ use crate::clock::{WallClock, format_timestamp};
 use crate::deadline;
 use crate::device_model::{self, Change, DeviceModel};
 use crate::health::{Health, Sample};
+use crate::meter::{MeterInput, MeterReading};
 use crate::ocpp::BootInfo;
 use crate::ocpp::{
     self, Answer, BootAnswer, BootReason, ConnectorStatus, Fault, FaultCode, OcppVersion,
@@ -276,6 +277,8 @@ pub struct Station {
     health: Health,
     /// The sampler's latest measurement, for the 2.0.1 StationHealth variables.
     latest_sample: Option<Sample>,
+    /// The energy meter's latest accepted reading.
+    meter_reading: Option<MeterReading>,
     /// Station warnings the CSMS acknowledged as raised (2.0.1 NotifyEvent).
     warnings_known: BTreeSet<String>,
     /// When the last Heartbeat was answered.
@@ -337,6 +340,7 @@ impl Station {
             next_event_id,
             health: Health::default(),
             latest_sample: None,
+            meter_reading: None,
             warnings_known: BTreeSet::new(),
             last_heartbeat_utc: None,
             missed_heartbeats: 0,
@@ -505,6 +509,19 @@ impl Station {
     /// health. Nothing is sent for it.
     pub fn handle_sample(&mut self, sample: Sample) {
         self.latest_sample = Some(sample);
+    }
+
+    /// What the energy meter said at `now`: a reading, or a poll that got no answer.
+    pub fn handle_meter(&mut self, now: Instant, input: MeterInput) {
+        let _ = now;
+        if let MeterInput::Reading(reading) = input {
+            self.meter_reading = Some(reading);
+        }
+    }
+
+    /// The energy meter's latest accepted reading, if any.
+    pub fn meter_reading(&self) -> Option<&MeterReading> {
+        self.meter_reading.as_ref()
     }
 
     /// Sends the station's metrics to the CSMS as DataTransfer `Metrics`, when registered and
