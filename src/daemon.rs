@@ -69,6 +69,8 @@ impl Observer for DaemonObserver<'_> {
                 self.reconnect_now = true;
                 return Control::Finish;
             }
+            // Nothing emits journal records yet.
+            Event::Journal(_) => return Control::Continue,
         };
         match &record.outcome {
             CallOutcome::Result(_) => {

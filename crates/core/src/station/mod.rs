@@ -11,6 +11,7 @@
 //! on what is due.
 
 mod availability;
+pub mod journal;
 mod operations;
 mod registration;
 mod report;
@@ -40,6 +41,7 @@ use crate::rpc::{self, Frame};
 use crate::secret::Secret;
 
 pub use availability::Availability;
+pub use journal::JournalOp;
 pub use registration::Registration;
 use report::ReportJob;
 
@@ -116,6 +118,9 @@ pub enum Event {
     /// The CSMS set a new Basic-auth password: close the link once the answer is out and dial
     /// again with it, at once (OCTT TC_073_CS).
     ReconnectRequested,
+    /// A record that must survive a crash changed: make it durable before the frames of this
+    /// step are sent.
+    Journal(JournalOp),
 }
 
 /// What the station restores from disk at start and hands back for saving. Its `Debug` hides
@@ -509,6 +514,12 @@ impl Station {
     /// health. Nothing is sent for it.
     pub fn handle_sample(&mut self, sample: Sample) {
         self.latest_sample = Some(sample);
+    }
+
+    /// The journal's records as the shell read them at start, in key order (see [`JournalOp`]).
+    /// Called once, before the first connection.
+    pub fn restore_journal(&mut self, records: Vec<(u64, Value)>) {
+        let _ = records;
     }
 
     /// What the energy meter said at `now`: a reading, or a poll that got no answer.
