@@ -4,6 +4,12 @@
 //! station agree on framing, and a frame that cannot be read gets the CALLERROR the version owes.
 //! Payloads are not judged here: the lab answers leniently and reports problems in the view, so a
 //! bench session keeps going and shows everything that is wrong.
+//!
+//! Transactions are accepted as they come: 2.0.1 TransactionEvent and 1.6 Start/StopTransaction
+//! get `Accepted` for any token, and every 1.6 StartTransaction a transaction id from
+//! [`TransactionIds`], the one piece of state the answers need.
+
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -40,6 +46,33 @@ impl BootStatus {
             BootStatus::Pending => "Pending",
             BootStatus::Rejected => "Rejected",
         }
+    }
+}
+
+/// The 1.6 transaction ids the lab gives: 1, 2, 3... in the order StartTransactions arrive, shared
+/// by every station and connection of one lab run, so an id is never given twice while the lab
+/// runs. The view relies on them being consecutive to tell an id the lab gave from one it never
+/// gave.
+#[derive(Debug)]
+pub struct TransactionIds {
+    next: AtomicI32,
+}
+
+impl Default for TransactionIds {
+    fn default() -> Self {
+        Self {
+            next: AtomicI32::new(1),
+        }
+    }
+}
+
+impl TransactionIds {
+    /// The next id; `None` once they run out, after about two billion (ids stay within `i32`:
+    /// most CSMSs and stations hold the schema's integer in 32 bits).
+    pub fn allocate(&self) -> Option<i32> {
+        self.next
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |id| id.checked_add(1))
+            .ok()
     }
 }
 
@@ -105,6 +138,8 @@ pub fn handled_actions(version: OcppVersion) -> &'static [&'static str] {
             "NotifyReport",
             "SecurityEventNotification",
             "DataTransfer",
+            "TransactionEvent",
+            "MeterValues",
         ],
         // SecurityEventNotification is part of the 1.6 security extension.
         OcppVersion::V16 => &[
@@ -113,19 +148,28 @@ pub fn handled_actions(version: OcppVersion) -> &'static [&'static str] {
             "StatusNotification",
             "SecurityEventNotification",
             "DataTransfer",
+            "StartTransaction",
+            "MeterValues",
+            "StopTransaction",
         ],
     }
 }
 
-/// Reads `text` and decides the answer.
-pub fn reply(version: OcppVersion, text: &str, boot: BootPolicy, now: DateTime<Utc>) -> Reply {
+/// Reads `text` and decides the answer; a 1.6 StartTransaction takes its id from `ids`.
+pub fn reply(
+    version: OcppVersion,
+    text: &str,
+    boot: BootPolicy,
+    ids: &TransactionIds,
+    now: DateTime<Utc>,
+) -> Reply {
     match rpc::parse(text) {
         Ok(Frame::Call {
             id,
             action,
             payload,
         }) => {
-            let answer = answer_call(version, &id, &action, boot, now);
+            let answer = answer_call(version, &id, &action, &payload, boot, ids, now);
             Reply {
                 received: WireMessage {
                     kind: MessageKind::Call,
@@ -193,22 +237,43 @@ fn answer_call(
     version: OcppVersion,
     id: &str,
     action: &str,
+    payload: &Value,
     boot: BootPolicy,
+    ids: &TransactionIds,
     now: DateTime<Utc>,
 ) -> (String, WireMessage) {
     let result = match action {
-        "BootNotification" => Some(json!({
+        _ if !handled_actions(version).contains(&action) => Err((
+            ErrorCode::NotImplemented,
+            format!(
+                "the lab CSMS does not handle {}",
+                ocpp_station::redact::printable(action, 60)
+            ),
+        )),
+        "BootNotification" => Ok(json!({
             "currentTime": format_timestamp(now),
             "interval": boot.interval,
             "status": boot.status.wire(),
         })),
-        "Heartbeat" => Some(json!({"currentTime": format_timestamp(now)})),
-        "DataTransfer" => Some(json!({"status": "Accepted"})),
-        _ if handled_actions(version).contains(&action) => Some(json!({})),
-        _ => None,
+        "Heartbeat" => Ok(json!({"currentTime": format_timestamp(now)})),
+        "DataTransfer" => Ok(json!({"status": "Accepted"})),
+        "TransactionEvent" => Ok(transaction_event_result(payload)),
+        "StartTransaction" => ids
+            .allocate()
+            .map(|transaction_id| {
+                json!({"idTagInfo": {"status": "Accepted"}, "transactionId": transaction_id})
+            })
+            .ok_or_else(|| {
+                (
+                    ErrorCode::InternalError,
+                    "the lab CSMS has given every transaction id it has: restart it".to_owned(),
+                )
+            }),
+        "StopTransaction" => Ok(stop_transaction_result(payload)),
+        _ => Ok(json!({})),
     };
     match result {
-        Some(payload) => {
+        Ok(payload) => {
             let frame = rpc::call_result(id, &payload);
             let message = WireMessage {
                 kind: MessageKind::CallResult,
@@ -219,22 +284,29 @@ fn answer_call(
             };
             (frame, message)
         }
-        None => {
-            let description = format!(
-                "the lab CSMS does not handle {}",
-                ocpp_station::redact::printable(action, 60)
-            );
-            (
-                rpc::call_error(id, ErrorCode::NotImplemented, version, &description),
-                error_message(
-                    id,
-                    Some(action),
-                    ErrorCode::NotImplemented,
-                    version,
-                    &description,
-                ),
-            )
-        }
+        Err((code, description)) => (
+            rpc::call_error(id, code, version, &description),
+            error_message(id, Some(action), code, version, &description),
+        ),
+    }
+}
+
+/// A TransactionEvent's answer: the token's verdict when the event carries one (the first event
+/// after authorization), an empty answer otherwise, as the schema has it.
+fn transaction_event_result(request: &Value) -> Value {
+    if request.get("idToken").is_some_and(Value::is_object) {
+        json!({"idTokenInfo": {"status": "Accepted"}})
+    } else {
+        json!({})
+    }
+}
+
+/// A StopTransaction's answer: the idTag's verdict when the stop names one.
+fn stop_transaction_result(request: &Value) -> Value {
+    if request.get("idTag").is_some_and(Value::is_string) {
+        json!({"idTagInfo": {"status": "Accepted"}})
+    } else {
+        json!({})
     }
 }
 
@@ -272,7 +344,11 @@ mod tests {
     }
 
     fn answer_of(version: OcppVersion, text: &str) -> Value {
-        let reply = reply(version, text, ACCEPTED, now());
+        answer_with(version, text, &TransactionIds::default())
+    }
+
+    fn answer_with(version: OcppVersion, text: &str, ids: &TransactionIds) -> Value {
+        let reply = reply(version, text, ACCEPTED, ids, now());
         serde_json::from_str(&reply.answer.expect("an answer").0).unwrap()
     }
 
@@ -289,6 +365,7 @@ mod tests {
                 status: BootStatus::Pending,
                 interval: 30,
             },
+            &TransactionIds::default(),
             now(),
         );
         let (frame, sent) = pending.answer.unwrap();
@@ -323,19 +400,99 @@ mod tests {
 
     #[test]
     fn the_rest_is_not_implemented_in_the_version_spelling() {
-        let answer = answer_of(V16, r#"[2,"m","MeterValues",{}]"#);
+        let answer = answer_of(V16, r#"[2,"m","GetCertificateStatus",{}]"#);
         assert_eq!(answer[0], 4);
         assert_eq!(answer[2], "NotImplemented");
-        // NotifyEvent does not exist in 1.6.
+        // NotifyEvent does not exist in 1.6, nor StartTransaction in 2.0.1.
         assert_eq!(
             answer_of(V16, r#"[2,"n","NotifyEvent",{}]"#)[2],
+            "NotImplemented"
+        );
+        assert_eq!(
+            answer_of(V201, r#"[2,"s","StartTransaction",{}]"#)[2],
             "NotImplemented"
         );
     }
 
     #[test]
+    fn a_201_transaction_event_gets_the_tokens_verdict_only_when_it_carries_one() {
+        let started = r#"[2,"t1","TransactionEvent",{"eventType":"Started","seqNo":0,
+            "idToken":{"idToken":"","type":"NoAuthorization"},
+            "transactionInfo":{"transactionId":"tx-1"}}]"#;
+        assert_eq!(
+            answer_of(V201, started),
+            json!([3, "t1", {"idTokenInfo": {"status": "Accepted"}}])
+        );
+        let updated = r#"[2,"t2","TransactionEvent",{"eventType":"Updated","seqNo":1,
+            "transactionInfo":{"transactionId":"tx-1"}}]"#;
+        assert_eq!(answer_of(V201, updated), json!([3, "t2", {}]));
+        // Lenient: a broken event is still answered.
+        assert_eq!(
+            answer_of(V201, r#"[2,"t3","TransactionEvent",{"idToken":"x"}]"#),
+            json!([3, "t3", {}])
+        );
+        assert_eq!(
+            answer_of(V201, r#"[2,"m","MeterValues",{"evseId":0}]"#),
+            json!([3, "m", {}])
+        );
+    }
+
+    #[test]
+    fn a_16_start_gets_a_new_id_every_time_and_the_stop_its_tags_verdict() {
+        let ids = TransactionIds::default();
+        let start = |id: &str| {
+            let text = format!(
+                r#"[2,"{id}","StartTransaction",{{"connectorId":1,"idTag":"LOCAL","meterStart":0,
+                "timestamp":"2026-01-01T00:00:00Z"}}]"#
+            );
+            answer_with(V16, &text, &ids)
+        };
+        assert_eq!(
+            start("s1"),
+            json!([3, "s1", {"idTagInfo": {"status": "Accepted"}, "transactionId": 1}])
+        );
+        assert_eq!(start("s2")[2]["transactionId"], 2);
+        // Even a start without its fields gets an id: the lab answers what it can.
+        assert_eq!(
+            answer_with(V16, r#"[2,"s3","StartTransaction",{}]"#, &ids)[2]["transactionId"],
+            3
+        );
+        assert_eq!(
+            answer_of(
+                V16,
+                r#"[2,"e","StopTransaction",{"transactionId":1,"idTag":"LOCAL"}]"#
+            ),
+            json!([3, "e", {"idTagInfo": {"status": "Accepted"}}])
+        );
+        assert_eq!(
+            answer_of(V16, r#"[2,"e","StopTransaction",{"transactionId":1}]"#),
+            json!([3, "e", {}])
+        );
+        assert_eq!(
+            answer_of(V16, r#"[2,"m","MeterValues",{"connectorId":1}]"#),
+            json!([3, "m", {}])
+        );
+    }
+
+    #[test]
+    fn ids_run_out_with_an_error_never_a_repeat() {
+        let ids = TransactionIds {
+            next: AtomicI32::new(i32::MAX - 1),
+        };
+        assert_eq!(ids.allocate(), Some(i32::MAX - 1));
+        // The last one cannot be followed: refused from then on.
+        assert_eq!(ids.allocate(), None);
+        let text = r#"[2,"s","StartTransaction",{}]"#;
+        let reply = reply(V16, text, ACCEPTED, &ids, now());
+        let (frame, sent) = reply.answer.unwrap();
+        assert!(frame.starts_with(r#"[4,"s","InternalError""#), "{frame}");
+        assert_eq!(sent.action.as_deref(), Some("StartTransaction"));
+    }
+
+    #[test]
     fn garbage_gets_what_it_is_owed_and_is_reported() {
-        let reply_to = |text: &str| reply(V16, text, ACCEPTED, now());
+        let ids = TransactionIds::default();
+        let reply_to = |text: &str| reply(V16, text, ACCEPTED, &ids, now());
         let not_json = reply_to("hello");
         assert_eq!(not_json.received.kind, MessageKind::Unreadable);
         let (frame, _) = not_json.answer.unwrap();

@@ -21,7 +21,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
-use super::answer::{self, BootPolicy, MessageKind, WireMessage};
+use super::answer::{self, BootPolicy, MessageKind, TransactionIds, WireMessage};
 use super::clock;
 use super::handshake::{self, AuthPolicy, Refusal};
 use super::schemas::{self, PayloadKind, SchemaSet};
@@ -168,7 +168,8 @@ impl LabEvent {
 }
 
 /// Accepts connections on `listener` until `shutdown` turns true; then every connection is
-/// closed with 1001 (going away).
+/// closed with 1001 (going away). One call is one lab run: its 1.6 transaction ids start at 1
+/// and are shared by every connection.
 pub async fn serve(
     listener: TcpListener,
     settings: Arc<LabSettings>,
@@ -176,6 +177,7 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut next_conn = 0u64;
+    let transaction_ids = Arc::new(TransactionIds::default());
     let mut connections = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
@@ -188,6 +190,7 @@ pub async fn serve(
                         remote,
                         next_conn,
                         settings.clone(),
+                        transaction_ids.clone(),
                         events.clone(),
                         shutdown.clone(),
                     ));
@@ -215,6 +218,7 @@ async fn connection(
     remote: SocketAddr,
     conn: u64,
     settings: Arc<LabSettings>,
+    transaction_ids: Arc<TransactionIds>,
     events: mpsc::Sender<LabEvent>,
     shutdown: watch::Receiver<bool>,
 ) {
@@ -222,6 +226,7 @@ async fn connection(
         remote,
         conn,
         settings: settings.clone(),
+        transaction_ids,
         events,
         shutdown,
     };
@@ -240,6 +245,7 @@ struct Link {
     remote: SocketAddr,
     conn: u64,
     settings: Arc<LabSettings>,
+    transaction_ids: Arc<TransactionIds>,
     events: mpsc::Sender<LabEvent>,
     shutdown: watch::Receiver<bool>,
 }
@@ -413,7 +419,13 @@ impl Link {
         text: &str,
     ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
         let at = clock::now();
-        let reply = answer::reply(version, text, self.settings.boot, at.wall);
+        let reply = answer::reply(
+            version,
+            text,
+            self.settings.boot,
+            &self.transaction_ids,
+            at.wall,
+        );
         let action = reply.received.action.clone();
         let problems = self.judge(version, &reply.received, reply.problem.clone());
         self.report(LabEvent::Message {
