@@ -825,6 +825,7 @@ mod tests {
             last_refusal: None,
             messages,
             validation_errors: Default::default(),
+            transactions: Default::default(),
         }
     }
 

@@ -5,7 +5,10 @@
 
 use std::time::Duration;
 
-use super::render::{BootNote, boot_note, cause_text, cell, connector_name, health_text};
+use super::render::{
+    BootNote, boot_note, cause_text, cell, connector_name, health_text, totals_text,
+    transaction_line, transaction_place, unknown_id_text,
+};
 use super::view::{ConnectorSnapshot, StationSnapshot};
 
 /// What changed from `before` to `after`, one line per change, station by station.
@@ -57,6 +60,7 @@ fn station_changes(
             lines.push(line);
         }
     }
+    transaction_changes(&mut lines, before, s);
     if s.last_heartbeat.is_some()
         && s.last_heartbeat != before.and_then(|b| b.last_heartbeat.clone())
     {
@@ -94,6 +98,41 @@ fn station_changes(
         lines.push("heard from again".to_owned());
     }
     lines
+}
+
+/// A line for each transaction that is new or changed (state, energy, events...), one for each
+/// new message naming an unknown transaction id, and the station's totals when a transaction
+/// ends.
+fn transaction_changes(
+    lines: &mut Vec<String>,
+    before: Option<&StationSnapshot>,
+    s: &StationSnapshot,
+) {
+    let old = before.map(|b| &b.transactions);
+    for t in &s.transactions.recent {
+        let previous = old.and_then(|o| o.recent.iter().find(|p| p.number == t.number));
+        if previous != Some(t) {
+            lines.push(format!("{} {}", transaction_place(t), transaction_line(t)));
+        }
+    }
+    let unknown_before = old.map_or(0, |o| o.totals.unknown_id_messages);
+    let new_unknown = s
+        .transactions
+        .totals
+        .unknown_id_messages
+        .saturating_sub(unknown_before);
+    let recent = &s.transactions.unknown_ids;
+    let shown = usize::try_from(new_unknown).map_or(recent.len(), |n| n.min(recent.len()));
+    for unknown in recent.iter().skip(recent.len().saturating_sub(shown)) {
+        lines.push(format!("UNKNOWN TRANSACTION: {}", unknown_id_text(unknown)));
+    }
+    let ended_before = old.map_or(0, |o| o.totals.ended);
+    if s.transactions.totals.ended > ended_before {
+        lines.push(format!(
+            "transactions: {}",
+            totals_text(&s.transactions.totals)
+        ));
+    }
 }
 
 /// The BootNotification's data when it arrives, its answer when that changes, and why there is
@@ -191,6 +230,7 @@ mod tests {
             last_refusal: None,
             messages: MessageCounts::default(),
             validation_errors: Default::default(),
+            transactions: Default::default(),
         }
     }
 

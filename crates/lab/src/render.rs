@@ -6,7 +6,10 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
-use super::view::{Cause, ConnectorSnapshot, HealthSnapshot, StationSnapshot};
+use super::view::{
+    Cause, ConnectorSnapshot, HealthSnapshot, StationSnapshot, TransactionSnapshot,
+    TransactionState, TransactionTotals, UnknownIdSnapshot,
+};
 use ocpp_station::clock::parse_timestamp;
 use ocpp_station::redact::printable;
 
@@ -33,6 +36,15 @@ pub fn table(header: &[String], stations: &[StationSnapshot], now: DateTime<Utc>
     );
     for station in stations {
         station_rows(&mut out, station, now);
+    }
+    if stations.len() > 1 {
+        let mut all = TransactionTotals::default();
+        for station in stations {
+            all.add(&station.transactions.totals);
+        }
+        if all.transactions > 0 {
+            let _ = writeln!(out, "\nall stations: {}", totals_text(&all));
+        }
     }
     out
 }
@@ -69,8 +81,44 @@ fn station_rows(out: &mut String, s: &StationSnapshot, now: DateTime<Utc>) {
     if let Some(note) = boot_note(s) {
         let _ = writeln!(out, "    boot: {}", note.text());
     }
+    let transactions = s.transactions.by_connector();
     for connector in &s.connectors {
         connector_row(out, connector, now);
+        for t in transactions
+            .iter()
+            .filter(|t| (t.evse, t.connector) == (connector.evse, Some(connector.connector)))
+        {
+            let _ = writeln!(out, "    {:<24} {}", "", transaction_line(t));
+        }
+    }
+    // Transactions on a connector the station has not reported (or did not name).
+    for t in transactions.iter().filter(|t| {
+        !s.connectors
+            .iter()
+            .any(|c| (t.evse, t.connector) == (c.evse, Some(c.connector)))
+    }) {
+        let _ = writeln!(
+            out,
+            "    {:<24} {}",
+            transaction_place(t),
+            transaction_line(t)
+        );
+    }
+    if s.transactions.totals.transactions > 0 {
+        let _ = writeln!(
+            out,
+            "    {:<24} {}",
+            "transactions",
+            totals_text(&s.transactions.totals)
+        );
+    }
+    for unknown in &s.transactions.unknown_ids {
+        let _ = writeln!(
+            out,
+            "    ! {} {}",
+            short_time(&unknown.at),
+            unknown_id_text(unknown)
+        );
     }
     if let Some(health) = &s.health {
         let _ = writeln!(
@@ -132,6 +180,126 @@ pub fn boot_note(s: &StationSnapshot) -> Option<BootNote> {
         Some(BootNote::RegisteredBefore)
     } else {
         Some(BootNote::NotYet)
+    }
+}
+
+/// `transaction 3f2a...: charging, 0.512 kWh, 3 min 5 s, 5 events, seqNo gaps: none, offline
+/// events: 0`; an ended one says why and how much: `ended (EVDisconnected), 1.234 kWh in ...`.
+pub fn transaction_line(t: &TransactionSnapshot) -> String {
+    let id = match &t.id {
+        Some(id) => cell(Some(id), 40),
+        None => "(id not given yet)".to_owned(),
+    };
+    let mut parts = Vec::new();
+    let energy = energy_text(t.energy_wh);
+    let duration = duration_text(t.duration_seconds);
+    match t.state {
+        TransactionState::Ended => {
+            let reason = t
+                .stopped_reason
+                .as_deref()
+                .map(|reason| format!(" ({})", cell(Some(reason), 40)))
+                .unwrap_or_default();
+            parts.push(format!("ended{reason}, {energy} in {duration}"));
+        }
+        state => parts.push(format!("{}, {energy}, {duration}", state.name())),
+    }
+    parts.push(format!(
+        "{} event{}",
+        t.events,
+        if t.events == 1 { "" } else { "s" }
+    ));
+    if let Some(seq_nos) = &t.seq_nos {
+        let gaps = if seq_nos.gaps.is_empty() {
+            "none".to_owned()
+        } else {
+            let more = if seq_nos.more_gaps { ", ..." } else { "" };
+            let bound = if seq_nos.untracked > 0 {
+                "at most "
+            } else {
+                ""
+            };
+            let listed: Vec<String> = seq_nos.gaps.iter().map(|g| cell(Some(g), 45)).collect();
+            format!(
+                "{}{more} ({bound}{} missing)",
+                listed.join(", "),
+                seq_nos.missing
+            )
+        };
+        parts.push(format!("seqNo gaps: {gaps}"));
+        parts.push(format!("offline events: {}", t.offline_events));
+    }
+    if t.repeats > 0 {
+        parts.push(format!("{} received twice", t.repeats));
+    }
+    format!("transaction {id}: {}", parts.join(", "))
+}
+
+/// Where a transaction runs, for one whose connector has no row: `evse 1`, `connector ?`.
+pub fn transaction_place(t: &TransactionSnapshot) -> String {
+    match (t.evse, t.connector) {
+        (Some(evse), Some(connector)) => format!("evse {evse} connector {connector}"),
+        (Some(evse), None) => format!("evse {evse}"),
+        (None, Some(connector)) => format!("connector {connector}"),
+        (None, None) => "connector ?".to_owned(),
+    }
+}
+
+/// `3 (1 running, 2 ended), 4.567 kWh`, then what went wrong when something did.
+pub fn totals_text(totals: &TransactionTotals) -> String {
+    let mut text = format!(
+        "{} ({} running, {} ended), {}",
+        totals.transactions,
+        totals.in_progress,
+        totals.ended,
+        energy_text(Some(totals.energy_wh))
+    );
+    if totals.with_seq_no_gaps > 0 {
+        let _ = write!(text, ", {} with seqNo gaps", totals.with_seq_no_gaps);
+    }
+    if totals.offline_events > 0 {
+        let _ = write!(text, ", {} events delivered offline", totals.offline_events);
+    }
+    if totals.unknown_id_messages > 0 {
+        let _ = write!(
+            text,
+            ", {} messages with an unknown transaction id",
+            totals.unknown_id_messages
+        );
+    }
+    text
+}
+
+/// `StopTransaction names transaction -1, which this lab never gave`.
+pub fn unknown_id_text(unknown: &UnknownIdSnapshot) -> String {
+    let whose = if unknown.allocated {
+        "given to another station or no longer shown"
+    } else {
+        "which this lab never gave"
+    };
+    format!(
+        "{} names transaction {}, {whose}",
+        cell(Some(&unknown.action), 30),
+        unknown.transaction_id
+    )
+}
+
+/// `850 Wh`, `12.345 kWh`; `-` when unknown.
+pub fn energy_text(wh: Option<f64>) -> String {
+    match wh {
+        Some(wh) if wh.abs() >= 1000.0 => format!("{:.3} kWh", wh / 1000.0),
+        Some(wh) => format!("{wh:.0} Wh"),
+        None => "- Wh".to_owned(),
+    }
+}
+
+/// `45 s`, `12 min 5 s`, `2 h 05 min`; `-` when unknown.
+pub fn duration_text(seconds: Option<u64>) -> String {
+    match seconds {
+        None => "-".to_owned(),
+        Some(s) if s < 60 => format!("{s} s"),
+        Some(s) if s < 3600 => format!("{} min {} s", s / 60, s % 60),
+        Some(s) => format!("{} h {:02} min", s / 3600, (s % 3600) / 60),
     }
 }
 
@@ -318,6 +486,7 @@ mod tests {
                     message: "/status: bad".into(),
                 }],
             },
+            transactions: Default::default(),
         }
     }
 

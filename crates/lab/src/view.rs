@@ -5,10 +5,16 @@
 //! threshold, or the connection is closed), the OCPP version, the boot data, each connector's
 //! status with its cause (1.6 `errorCode`/`info`/`vendorErrorCode`, 2.0.1 the `techCode` and
 //! `techInfo` of a `Connector.Problem` NotifyEvent) and the statuses it went through, the last
-//! heartbeat, message counts and validation errors. One entry per identity: the connectors shown
-//! are those of the version the station speaks now.
+//! heartbeat, message counts and validation errors, and its charging sessions
+//! ([`transactions`]). One entry per identity: the connectors shown are those of the version the
+//! station speaks now.
+
+mod energy;
+mod seq_nos;
+pub mod transactions;
 
 use std::collections::{BTreeMap, VecDeque};
+use std::ops::RangeInclusive;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -20,6 +26,11 @@ use ocpp_station::clock::format_timestamp;
 use ocpp_station::metrics::Sample;
 use ocpp_station::ocpp::{OcppVersion, VENDOR_ID};
 use ocpp_station::station::METRICS_MESSAGE_ID;
+use transactions::Transactions;
+pub use transactions::{
+    SeqNoSnapshot, TransactionSnapshot, TransactionState, TransactionTotals, TransactionsSnapshot,
+    UnknownIdSnapshot,
+};
 
 /// How many statuses a connector's history keeps (the newest).
 pub const HISTORY_LIMIT: usize = 100;
@@ -64,6 +75,9 @@ impl Direction {
 pub struct View {
     offline_after: Duration,
     stations: BTreeMap<String, StationState>,
+    /// The 1.6 transaction ids the lab has given, lowest to highest: the lab gives them in
+    /// sequence, so every id in between was given too.
+    allocated_ids: Option<RangeInclusive<i64>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -84,6 +98,7 @@ struct StationState {
     counts: MessageCounts,
     invalid_count: u64,
     recent_invalid: VecDeque<InvalidSnapshot>,
+    transactions: Transactions,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -127,6 +142,8 @@ pub struct StationSnapshot {
     pub messages: MessageCounts,
     /// Schema and wire-rule violations in what the station sent.
     pub validation_errors: ValidationSummary,
+    /// Its charging sessions.
+    pub transactions: TransactionsSnapshot,
 }
 
 /// Boot data and answer.
@@ -234,6 +251,7 @@ impl View {
         Self {
             offline_after,
             stations: BTreeMap::new(),
+            allocated_ids: None,
         }
     }
 
@@ -299,6 +317,17 @@ impl View {
         direction: Direction,
         message: &WireMessage,
     ) {
+        if direction == Direction::ToStation
+            && message.kind == MessageKind::CallResult
+            && message.action.as_deref() == Some("StartTransaction")
+            && let Some(id) = message.payload.get("transactionId").and_then(Value::as_i64)
+        {
+            self.allocated_ids = Some(match self.allocated_ids.take() {
+                Some(ids) => (*ids.start()).min(id)..=(*ids.end()).max(id),
+                None => id..=id,
+            });
+        }
+        let allocated = self.allocated_ids.clone();
         let station = self.station(identity);
         match direction {
             Direction::FromStation => {
@@ -308,7 +337,14 @@ impl View {
                     let action = message.action.as_deref().unwrap_or("?");
                     let count = station.counts.by_action.entry(clip(action)).or_default();
                     *count = count.saturating_add(1);
-                    station.on_call(at, version, action, &message.payload);
+                    let call = Call {
+                        at,
+                        version,
+                        action,
+                        id: message.id.as_deref(),
+                        payload: &message.payload,
+                    };
+                    station.on_call(&call, allocated.as_ref());
                 }
             }
             Direction::ToStation => {
@@ -318,6 +354,9 @@ impl View {
                         let boot = station.boot.get_or_insert_with(BootSnapshot::default);
                         boot.status = text(&message.payload, &["status"]);
                     }
+                    (MessageKind::CallResult, Some("StartTransaction")) => station
+                        .transactions
+                        .on_start_answer(message.id.as_deref(), &message.payload),
                     (MessageKind::CallError, _)
                         if message
                             .error
@@ -383,6 +422,7 @@ impl View {
                     count: s.invalid_count,
                     recent: s.recent_invalid.iter().cloned().collect(),
                 },
+                transactions: s.transactions.snapshot(),
             })
             .collect()
     }
@@ -394,7 +434,14 @@ impl StationState {
         self.last_seen = Some(at.wall);
     }
 
-    fn on_call(&mut self, at: Stamp, version: OcppVersion, action: &str, payload: &Value) {
+    fn on_call(&mut self, call: &Call<'_>, allocated: Option<&RangeInclusive<i64>>) {
+        let &Call {
+            at,
+            version,
+            action,
+            payload,
+            ..
+        } = call;
         match (action, version) {
             // A new Boot waits for a new answer: its status is that answer, not the last one.
             ("BootNotification", OcppVersion::V201) => {
@@ -454,9 +501,22 @@ impl StationState {
                     tech_code: None,
                     tech_info: None,
                 };
+                let status = text(payload, &["status"]);
+                self.transactions
+                    .on_connector_status(connector, status.as_deref());
                 let entry = self.connectors.entry((None, connector)).or_default();
                 entry.cause = (!cause.is_empty()).then_some(cause);
-                entry.set_status(at, text(payload, &["status"]));
+                entry.set_status(at, status);
+            }
+            ("TransactionEvent", OcppVersion::V201) => {
+                self.transactions.on_transaction_event(payload);
+            }
+            ("StartTransaction", OcppVersion::V16) => self.transactions.on_start(call.id, payload),
+            ("MeterValues", OcppVersion::V16) => {
+                self.transactions.on_meter_values(at, payload, allocated);
+            }
+            ("StopTransaction", OcppVersion::V16) => {
+                self.transactions.on_stop(at, payload, allocated);
             }
             ("NotifyEvent", OcppVersion::V201) => {
                 let Some(events) = payload.get("eventData").and_then(Value::as_array) else {
@@ -542,9 +602,24 @@ fn number(value: &Value, path: &[&str]) -> Option<u32> {
         .and_then(|n| u32::try_from(n).ok())
 }
 
+/// A CALL from a station, as the view reads it.
+struct Call<'a> {
+    at: Stamp,
+    version: OcppVersion,
+    action: &'a str,
+    /// The message id.
+    id: Option<&'a str>,
+    payload: &'a Value,
+}
+
 /// A station's text, bounded: the view lives as long as the lab runs.
 fn clip(text: &str) -> String {
-    match text.char_indices().nth(MAX_FIELD_CHARS) {
+    clip_to(text, MAX_FIELD_CHARS)
+}
+
+/// `text`, at most `max` characters (then `...`).
+fn clip_to(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
         Some((end, _)) => format!("{}...", text.get(..end).unwrap_or(text)),
         None => text.to_owned(),
     }
