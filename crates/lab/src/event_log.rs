@@ -359,6 +359,69 @@ mod tests {
     }
 
     #[test]
+    fn a_transaction_is_one_line_per_change_and_its_end_brings_the_totals() {
+        use crate::render::tests::transaction;
+        use crate::view::{TransactionState, TransactionTotals, UnknownIdSnapshot};
+        let idle = station();
+        let mut started = idle.clone();
+        let mut tx = transaction(1, TransactionState::Started);
+        tx.energy_wh = Some(0.0);
+        tx.events = 1;
+        tx.duration_seconds = Some(0);
+        started.transactions.recent = vec![tx.clone()];
+        started.transactions.totals = TransactionTotals {
+            transactions: 1,
+            in_progress: 1,
+            ..TransactionTotals::default()
+        };
+        let mut charging = started.clone();
+        tx.state = TransactionState::Charging;
+        tx.energy_wh = Some(1200.0);
+        tx.events = 2;
+        tx.duration_seconds = Some(60);
+        charging.transactions.recent = vec![tx.clone()];
+        let mut ended = charging.clone();
+        tx.state = TransactionState::Ended;
+        tx.stopped_reason = Some("EVDisconnected".into());
+        tx.events = 3;
+        ended.transactions.recent = vec![tx];
+        ended.transactions.totals = TransactionTotals {
+            transactions: 1,
+            ended: 1,
+            energy_wh: 1200.0,
+            ..TransactionTotals::default()
+        };
+        let mut stray = ended.clone();
+        stray.transactions.totals.unknown_id_messages = 1;
+        stray.transactions.unknown_ids = vec![UnknownIdSnapshot {
+            at: "2026-01-01T00:00:20.000Z".into(),
+            action: "MeterValues".into(),
+            transaction_id: -3,
+            allocated: false,
+        }];
+
+        let lines: Vec<String> = [idle, started, charging.clone(), charging, ended, stray]
+            .map(|s| vec![s])
+            .windows(2)
+            .flat_map(|pair| changes(&pair[0], &pair[1], OFFLINE))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "CP1 evse 1 connector 1 transaction tx-1: started, 0 Wh, 0 s, 1 event, seqNo \
+                 gaps: none, offline events: 0",
+                "CP1 evse 1 connector 1 transaction tx-1: charging, 1.200 kWh, 1 min 0 s, 2 \
+                 events, seqNo gaps: none, offline events: 0",
+                "CP1 evse 1 connector 1 transaction tx-1: ended (EVDisconnected), 1.200 kWh in 1 \
+                 min 0 s, 3 events, seqNo gaps: none, offline events: 0",
+                "CP1 transactions: 1 (0 running, 1 ended), 1.200 kWh",
+                "CP1 UNKNOWN TRANSACTION: MeterValues names transaction -3, which this lab never \
+                 gave",
+            ]
+        );
+    }
+
+    #[test]
     fn silence_and_its_end_are_logged() {
         let online = station();
         let mut silent = online.clone();

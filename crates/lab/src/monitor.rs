@@ -8,7 +8,9 @@
 //! ```text
 //! {"event":"message","at":...,"station":"CP_1","version":"2.0.1","direction":"from_station",
 //!  "type":"CALL","id":"...","action":"StatusNotification","payload":{...}}
-//! {"event":"view","at":...,"stations":[{"identity":"CP_1","online":true,...}]}
+//! {"event":"view","at":...,"stations":[{"identity":"CP_1","online":true,...,
+//!  "transactions":{"recent":[{"id":"...","state":"charging","energy_wh":512.0,...}],
+//!  "totals":{...},"unknown_ids":[]}}]}
 //! ```
 //!
 //! plus `connected`, `refused`, `failed`, `invalid` and `disconnected` events, and whatever the
@@ -385,6 +387,54 @@ mod tests {
         assert_eq!(lines[3]["stations"][0]["online"], true);
         assert_eq!(lines[4]["stations"][0]["online"], false);
         assert_eq!(lines[5]["at"], "2026-01-01T00:00:41.000Z");
+    }
+
+    #[test]
+    fn json_view_lines_carry_the_transactions() {
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "a fixed origin for the test clock"
+        )]
+        let start = Instant::now();
+        let mut monitor = Monitor::new(
+            View::new(Duration::from_secs(30)),
+            OutputMode::Json,
+            Vec::new(),
+        );
+        for (second, seq, kind, wh) in [(1, 0, "Started", 100.0), (2, 1, "Ended", 350.0)] {
+            monitor.on_event(LabEvent::Message {
+                at: stamp(start, second),
+                identity: "CP1".into(),
+                version: OcppVersion::V201,
+                direction: Direction::FromStation,
+                message: WireMessage {
+                    kind: MessageKind::Call,
+                    id: Some(format!("t{seq}")),
+                    action: Some("TransactionEvent".into()),
+                    payload: json!({"eventType": kind, "seqNo": seq, "offline": true,
+                        "timestamp": format!("2026-01-01T00:00:0{second}.000Z"),
+                        "triggerReason": "Trigger", "evse": {"id": 1, "connectorId": 1},
+                        "transactionInfo": {"transactionId": "tx-1"},
+                        "meterValue": [{"timestamp": "2026-01-01T00:00:00.000Z",
+                            "sampledValue": [{"value": wh}]}]}),
+                    error: None,
+                },
+            });
+            monitor.refresh(stamp(start, second), false);
+        }
+        let lines = lines(monitor.into_output());
+        let view = lines.iter().rev().find(|l| l["event"] == "view").unwrap();
+        let transactions = &view["stations"][0]["transactions"];
+        let tx = &transactions["recent"][0];
+        assert_eq!(tx["id"], "tx-1");
+        assert_eq!(tx["state"], "ended");
+        assert_eq!(tx["energy_wh"], 250.0);
+        assert_eq!(tx["duration_seconds"], 1);
+        assert_eq!(tx["events"], 2);
+        assert_eq!(tx["offline_events"], 2);
+        assert_eq!(tx["seq_nos"]["gaps"], json!([]));
+        assert_eq!(transactions["totals"]["energy_wh"], 250.0);
+        assert_eq!(transactions["unknown_ids"], json!([]));
     }
 
     #[test]

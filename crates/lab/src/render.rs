@@ -409,11 +409,43 @@ fn short_time(timestamp: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::view::{BootSnapshot, InvalidSnapshot, MessageCounts, ValidationSummary};
+    use crate::view::{
+        BootSnapshot, InvalidSnapshot, MessageCounts, SeqNoSnapshot, TransactionsSnapshot,
+        ValidationSummary,
+    };
     use chrono::TimeZone;
+
+    /// A 2.0.1 transaction on EVSE 1 connector 1 in `state`.
+    pub(crate) fn transaction(number: u64, state: TransactionState) -> TransactionSnapshot {
+        TransactionSnapshot {
+            number,
+            id: Some(format!("tx-{number}")),
+            evse: Some(1),
+            connector: Some(1),
+            state,
+            charging_state: None,
+            stopped_reason: None,
+            started: Some("2026-01-01T00:00:00.000Z".into()),
+            ended: None,
+            duration_seconds: Some(185),
+            events: 4,
+            energy_wh: Some(512.4),
+            meter_start_wh: Some(1000.0),
+            meter_last_wh: Some(1512.4),
+            seq_nos: Some(SeqNoSnapshot {
+                highest: Some(3),
+                gaps: Vec::new(),
+                more_gaps: false,
+                missing: 0,
+                untracked: 0,
+            }),
+            offline_events: 0,
+            repeats: 0,
+        }
+    }
 
     fn station() -> StationSnapshot {
         StationSnapshot {
@@ -516,6 +548,115 @@ mod tests {
         ] {
             assert!(text.contains(expected), "missing {expected:?} in\n{text}");
         }
+    }
+
+    #[test]
+    fn each_connector_shows_its_transaction_and_the_station_its_totals() {
+        let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 1, 0).unwrap();
+        let mut s = station();
+        s.version = Some("2.0.1".into());
+        s.connectors.truncate(1);
+        s.connectors[0].evse = Some(1);
+        s.connectors[0].connector = 1;
+        let mut ended = transaction(1, TransactionState::Ended);
+        ended.stopped_reason = Some("EVDisconnected".into());
+        ended.energy_wh = Some(12_345.0);
+        let running = transaction(2, TransactionState::Charging);
+        let mut elsewhere = transaction(3, TransactionState::Started);
+        elsewhere.evse = Some(2);
+        elsewhere.connector = None;
+        s.transactions = TransactionsSnapshot {
+            recent: vec![ended, running, elsewhere],
+            totals: TransactionTotals {
+                transactions: 3,
+                in_progress: 2,
+                ended: 1,
+                energy_wh: 13_369.8,
+                with_seq_no_gaps: 0,
+                offline_events: 2,
+                unknown_id_messages: 1,
+            },
+            unknown_ids: vec![UnknownIdSnapshot {
+                at: "2026-01-01T00:00:20.000Z".into(),
+                action: "StopTransaction".into(),
+                transaction_id: -1,
+                allocated: false,
+            }],
+        };
+        let text = table(&[], &[s], now);
+        for expected in [
+            "transaction tx-2: charging, 512 Wh, 3 min 5 s, 4 events, seqNo gaps: none, offline \
+             events: 0",
+            "evse 2                   transaction tx-3: started",
+            "transactions             3 (2 running, 1 ended), 13.370 kWh, 2 events delivered \
+             offline, 1 messages with an unknown transaction id",
+            "! 00:00:20 StopTransaction names transaction -1, which this lab never gave",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+        }
+        // The running transaction is the connector's, not the one that ended before it.
+        assert!(!text.contains("tx-1"), "{text}");
+    }
+
+    #[test]
+    fn a_transaction_reads_as_one_line_in_either_version() {
+        let mut ended = transaction(1, TransactionState::Ended);
+        ended.stopped_reason = Some("EVDisconnected".into());
+        ended.offline_events = 3;
+        ended.repeats = 1;
+        let seq_nos = ended.seq_nos.as_mut().unwrap();
+        seq_nos.gaps = vec!["2".into(), "5-7".into()];
+        seq_nos.missing = 4;
+        assert_eq!(
+            transaction_line(&ended),
+            "transaction tx-1: ended (EVDisconnected), 512 Wh in 3 min 5 s, 4 events, seqNo gaps: \
+             2, 5-7 (4 missing), offline events: 3, 1 received twice"
+        );
+        // 1.6: the lab's id once given, no seqNos.
+        let mut v16 = transaction(2, TransactionState::Suspended);
+        v16.seq_nos = None;
+        v16.evse = None;
+        v16.id = None;
+        v16.events = 1;
+        v16.duration_seconds = Some(7300);
+        assert_eq!(
+            transaction_line(&v16),
+            "transaction (id not given yet): suspended, 512 Wh, 2 h 01 min, 1 event"
+        );
+        v16.id = Some("\u{1b}[2J".into());
+        assert!(!transaction_line(&v16).contains('\u{1b}'));
+    }
+
+    #[test]
+    fn energy_reads_in_wh_then_kwh() {
+        assert_eq!(energy_text(Some(0.0)), "0 Wh");
+        assert_eq!(energy_text(Some(999.4)), "999 Wh");
+        assert_eq!(energy_text(Some(1000.0)), "1.000 kWh");
+        assert_eq!(energy_text(Some(-1500.0)), "-1.500 kWh");
+        assert_eq!(energy_text(None), "- Wh");
+        assert_eq!(duration_text(Some(59)), "59 s");
+        assert_eq!(duration_text(Some(3600)), "1 h 00 min");
+        assert_eq!(duration_text(None), "-");
+    }
+
+    #[test]
+    fn several_stations_add_up_below_the_table() {
+        let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 1, 0).unwrap();
+        let mut a = station();
+        a.transactions.totals = TransactionTotals {
+            transactions: 2,
+            ended: 2,
+            energy_wh: 1500.0,
+            ..TransactionTotals::default()
+        };
+        let mut b = a.clone();
+        b.identity = "CP2".into();
+        let text = table(&[], &[a.clone(), b], now);
+        assert!(
+            text.contains("all stations: 4 (0 running, 4 ended), 3.000 kWh"),
+            "{text}"
+        );
+        assert!(!table(&[], &[a], now).contains("all stations"));
     }
 
     #[test]
