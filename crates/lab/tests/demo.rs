@@ -8,6 +8,10 @@
 //! - The lab CSMS and the reference CSMS (tests/csms/csms.py on the Python `ocpp` package) must
 //!   agree on what is valid: the same station passes both, and the same hand-made frames, valid
 //!   and broken, get the same verdict from both.
+//! - The lab CSMS answers hand-made transaction messages of either version with valid answers
+//!   (a new 1.6 id for every start) and its JSON view shows each transaction: state, energy,
+//!   duration, events, seqNo gaps, offline events, and the 1.6 messages that name an id it
+//!   never gave.
 //!
 //! Deadlines are safety nets, never statements about speed.
 
@@ -33,6 +37,8 @@ use base64::Engine as _;
 use common::{Csms, DEADLINE, Env, STATION_NAME, TEST_PASSWORD, csms_config, dump, is_call};
 use controller::FakeController;
 use futures_util::{SinkExt as _, StreamExt as _};
+use ocpp_lab::schemas::{PayloadKind, SchemaSet};
+use ocpp_station::ocpp::OcppVersion;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
@@ -651,6 +657,42 @@ fn cases(version: &str) -> Vec<(&'static str, Value, bool)> {
                 true,
             ),
             ("NotifyEvent", json!({}), false),
+            ("StartTransaction", start_16(json!({})), true),
+            (
+                "StartTransaction",
+                start_16(json!({"idTag": "x".repeat(21)})),
+                false,
+            ),
+            (
+                "StartTransaction",
+                start_16(json!({"meterStart": "1000"})),
+                false,
+            ),
+            (
+                "MeterValues",
+                json!({"connectorId": 1, "transactionId": 7, "meterValue": [
+                    {"timestamp": "2026-01-01T00:05:00.000Z", "sampledValue": [
+                        {"value": "1500", "context": "Sample.Periodic",
+                         "measurand": "Energy.Active.Import.Register", "unit": "Wh"}]}]}),
+                true,
+            ),
+            (
+                "MeterValues",
+                json!({"connectorId": 1, "transactionId": 7, "meterValue": [
+                    {"timestamp": "2026-01-01T00:05:00.000Z", "sampledValue": [{"value": 1500}]}]}),
+                false,
+            ),
+            ("StopTransaction", stop_16(json!({})), true),
+            (
+                "StopTransaction",
+                stop_16(json!({"reason": "Unplugged"})),
+                false,
+            ),
+            (
+                "StopTransaction",
+                json!({"transactionId": 7, "timestamp": "2026-01-01T00:10:00.000Z"}),
+                false,
+            ),
         ],
         _ => vec![
             (
@@ -704,8 +746,145 @@ fn cases(version: &str) -> Vec<(&'static str, Value, bool)> {
             ("Heartbeat", json!({"extra": null}), false),
             ("Heartbeat", json!({}), true),
             ("FooBar", json!({}), false),
+            ("TransactionEvent", transaction_event(json!({})), true),
+            (
+                "TransactionEvent",
+                transaction_event(json!({"eventType": "Ended", "offline": true, "seqNo": 3,
+                    "triggerReason": "EVCommunicationLost",
+                    "transactionInfo": {"transactionId": "tx-1", "stoppedReason": "EVDisconnected"}})),
+                true,
+            ),
+            (
+                "TransactionEvent",
+                transaction_event(json!({"eventType": "Begun"})),
+                false,
+            ),
+            (
+                "TransactionEvent",
+                transaction_event(json!({"transactionInfo": {"transactionId": "x".repeat(37)}})),
+                false,
+            ),
+            (
+                "TransactionEvent",
+                transaction_event(json!({"transactionInfo": {"transactionId": "tx-1",
+                    "stoppedReason": "Unplugged"}})),
+                false,
+            ),
+            (
+                "TransactionEvent",
+                transaction_event(
+                    json!({"meterValue": [{"timestamp": "2026-01-01T00:00:00.000Z",
+                    "sampledValue": [{"value": "1000"}]}]}),
+                ),
+                false,
+            ),
+            (
+                "MeterValues",
+                json!({"evseId": 0, "meterValue": [{"timestamp": "2026-01-01T00:15:00.000Z",
+                    "sampledValue": [{"value": 1234.5, "context": "Sample.Clock"}]}]}),
+                true,
+            ),
         ],
     }
+}
+
+/// A hand-made station's connection.
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A runtime for a hand-made station.
+fn client_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Connects to `url` as the test station, speaking `version`, with the test password.
+async fn dial(url: &str, version: &str) -> Ws {
+    let subprotocol = if version == "1.6" {
+        "ocpp1.6"
+    } else {
+        "ocpp2.0.1"
+    };
+    let mut request = format!("{url}/{STATION_NAME}")
+        .into_client_request()
+        .unwrap();
+    let credentials =
+        base64::engine::general_purpose::STANDARD.encode(format!("{STATION_NAME}:{TEST_PASSWORD}"));
+    let headers = request.headers_mut();
+    headers.insert(
+        "Sec-WebSocket-Protocol",
+        HeaderValue::from_static(subprotocol),
+    );
+    headers.insert(
+        "Authorization",
+        HeaderValue::from_str(&format!("Basic {credentials}")).unwrap(),
+    );
+    tokio_tungstenite::connect_async(request).await.unwrap().0
+}
+
+/// Sends a CALL and returns its answer frame.
+async fn call(ws: &mut Ws, id: &str, action: &str, payload: &Value) -> Value {
+    let frame = json!([2, id, action, payload]).to_string();
+    ws.send(Message::Text(frame.into())).await.unwrap();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(DEADLINE), ws.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => {
+                let answer: Value = serde_json::from_str(text.as_str()).unwrap();
+                if answer[1] == id {
+                    return answer;
+                }
+            }
+            Ok(Some(Ok(_))) => {}
+            other => panic!("no answer to {id}: {other:?}"),
+        }
+    }
+}
+
+/// `base` with `extra`'s top-level fields set (replaced, or removed when `null`).
+fn with(mut base: Value, extra: Value) -> Value {
+    for (key, value) in extra.as_object().unwrap() {
+        match value {
+            Value::Null => {
+                base.as_object_mut().unwrap().remove(key);
+            }
+            value => base[key] = value.clone(),
+        }
+    }
+    base
+}
+
+/// A valid 2.0.1 Started event of a locally authorized session, with `extra`.
+fn transaction_event(extra: Value) -> Value {
+    let started = json!({
+        "eventType": "Started", "timestamp": "2026-01-01T00:00:00.000Z",
+        "triggerReason": "CablePluggedIn", "seqNo": 0,
+        "transactionInfo": {"transactionId": "tx-1", "chargingState": "EVConnected"},
+        "evse": {"id": 1, "connectorId": 1},
+        "idToken": {"idToken": "", "type": "NoAuthorization"},
+        "meterValue": [{"timestamp": "2026-01-01T00:00:00.000Z", "sampledValue": [
+            {"value": 1000, "context": "Transaction.Begin",
+             "measurand": "Energy.Active.Import.Register", "unitOfMeasure": {"unit": "Wh"}}]}]
+    });
+    with(started, extra)
+}
+
+/// A valid 1.6 StartTransaction, with `extra`.
+fn start_16(extra: Value) -> Value {
+    let start = json!({"connectorId": 1, "idTag": "LOCAL", "meterStart": 1000,
+        "timestamp": "2026-01-01T00:00:00.000Z"});
+    with(start, extra)
+}
+
+/// A valid 1.6 StopTransaction of transaction 7, with `extra`.
+fn stop_16(extra: Value) -> Value {
+    let stop = json!({"transactionId": 7, "idTag": "LOCAL", "meterStop": 2500,
+        "timestamp": "2026-01-01T00:10:00.000Z", "reason": "EVDisconnected",
+        "transactionData": [{"timestamp": "2026-01-01T00:10:00.000Z", "sampledValue": [
+            {"value": "2500", "context": "Transaction.End",
+             "measurand": "Energy.Active.Import.Register", "unit": "Wh"}]}]});
+    with(stop, extra)
 }
 
 /// Sends each case on one connection and returns, per case, whether the CSMS's events between
@@ -718,50 +897,14 @@ fn verdicts(
     answered: impl Fn(&Value, &str) -> bool,
     is_error: impl Fn(&Value) -> bool,
 ) -> Vec<bool> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let subprotocol = if version == "1.6" {
-        "ocpp1.6"
-    } else {
-        "ocpp2.0.1"
-    };
     let cases = cases(version);
-    runtime.block_on(async {
-        let mut request = format!("{url}/{STATION_NAME}")
-            .into_client_request()
-            .unwrap();
-        let credentials = base64::engine::general_purpose::STANDARD
-            .encode(format!("{STATION_NAME}:{TEST_PASSWORD}"));
-        let headers = request.headers_mut();
-        headers.insert(
-            "Sec-WebSocket-Protocol",
-            HeaderValue::from_static(subprotocol),
-        );
-        headers.insert(
-            "Authorization",
-            HeaderValue::from_str(&format!("Basic {credentials}")).unwrap(),
-        );
-        let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    client_runtime().block_on(async {
+        let mut ws = dial(url, version).await;
         let mut verdicts = Vec::new();
         for (index, (action, payload, _)) in cases.iter().enumerate() {
             let id = format!("case-{index}");
-            let frame = json!([2, id, action, payload]).to_string();
-            ws.send(Message::Text(frame.into())).await.unwrap();
             // The answer; the CSMS has judged the frame by then.
-            loop {
-                match tokio::time::timeout(Duration::from_secs(DEADLINE), ws.next()).await {
-                    Ok(Some(Ok(Message::Text(text)))) => {
-                        let answer: Value = serde_json::from_str(text.as_str()).unwrap();
-                        if answer[1] == id.as_str() {
-                            break;
-                        }
-                    }
-                    Ok(Some(Ok(_))) => {}
-                    other => panic!("no answer to {id}: {other:?}"),
-                }
-            }
+            call(&mut ws, &id, action, payload).await;
             // Its events are written before the answer's; wait until the answer's is read.
             let deadline = now() + Duration::from_secs(DEADLINE);
             let (start, end) = loop {
@@ -834,6 +977,240 @@ fn both_csmss_agree_on_201_frames() {
 #[test]
 fn both_csmss_agree_on_16_frames() {
     both_csmss_agree_on_frames("1.6");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transactions at the lab CSMS
+// ---------------------------------------------------------------------------------------------
+
+/// The official schemas, loaded by the lab's own loader: the answers are checked with them.
+fn schema_set() -> &'static SchemaSet {
+    static SET: OnceLock<SchemaSet> = OnceLock::new();
+    SET.get_or_init(|| SchemaSet::load(schema_dir()).expect("the schemas load"))
+}
+
+/// Panics unless `answer` is a CALLRESULT whose payload is a valid `action` response.
+fn assert_valid_result(version: OcppVersion, action: &str, answer: &Value) {
+    assert_eq!(
+        answer[0], 3,
+        "{action} was not answered with a result: {answer}"
+    );
+    let problems = schema_set().check(version, PayloadKind::Response, action, &answer[2]);
+    assert!(
+        problems.is_empty(),
+        "{action} answer {answer}: {problems:?}"
+    );
+}
+
+/// `station`'s transactions (`recent`, `totals`, `unknown_ids`) in the newest view line.
+fn transactions_shown<'a>(lines: &'a [Value], station: &str) -> &'a Value {
+    lines
+        .iter()
+        .rev()
+        .filter(|l| l["event"] == "view")
+        .flat_map(|view| view["stations"].as_array().into_iter().flatten())
+        .find(|s| s["identity"] == station)
+        .map_or(&Value::Null, |s| &s["transactions"])
+}
+
+/// The energy (Wh) the view lines showed for `station`'s transaction `number`, in order,
+/// without repeats in a row: a billed session's kWh read as a rising list.
+fn energy_shown(lines: &[Value], station: &str, number: u64) -> Vec<f64> {
+    let mut shown: Vec<f64> = Vec::new();
+    for view in lines.iter().filter(|l| l["event"] == "view") {
+        let energy = view["stations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|s| s["identity"] == station)
+            .flat_map(|s| s["transactions"]["recent"].as_array().into_iter().flatten())
+            .find(|t| t["number"] == number)
+            .and_then(|t| t["energy_wh"].as_f64());
+        if let Some(energy) = energy
+            && shown.last() != Some(&energy)
+        {
+            shown.push(energy);
+        }
+    }
+    shown
+}
+
+/// Waits until the view shows `station`'s transaction `number` ended.
+fn wait_for_ended(lab: &Lab, number: u64) {
+    lab.wait_for(0, "the transaction ended", |e| {
+        e["event"] == "view"
+            && e["stations"].as_array().into_iter().flatten().any(|s| {
+                s["identity"] == STATION_NAME
+                    && s["transactions"]["recent"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|t| t["number"] == number && t["state"] == "ended")
+            })
+    });
+}
+
+#[test]
+fn the_lab_answers_a_201_transaction_and_shows_its_energy_gaps_and_offline_events() {
+    let schemas = schema_dir().to_string_lossy().into_owned();
+    let mut lab = Lab::start(&["--schemas", &schemas, "--password", TEST_PASSWORD]);
+    let url = format!("ws://{}/ocpp", lab.address);
+    let register = |wh: u32, minute: u32| {
+        json!([{"timestamp": format!("2026-01-01T00:{minute:02}:00.000Z"), "sampledValue": [
+            {"value": wh, "measurand": "Energy.Active.Import.Register",
+             "unitOfMeasure": {"unit": "Wh"}}]}])
+    };
+    let info = |extra: Value| with(json!({"transactionId": "tx-1"}), extra);
+    let events = [
+        transaction_event(json!({})),
+        transaction_event(json!({"eventType": "Updated", "seqNo": 1,
+            "timestamp": "2026-01-01T00:01:00.000Z", "triggerReason": "ChargingStateChanged",
+            "transactionInfo": info(json!({"chargingState": "Charging"})),
+            "evse": null, "idToken": null, "meterValue": register(1400, 1)})),
+        // seqNo 2 never arrives.
+        transaction_event(json!({"eventType": "Updated", "seqNo": 3, "offline": true,
+            "timestamp": "2026-01-01T00:03:00.000Z", "triggerReason": "MeterValuePeriodic",
+            "transactionInfo": info(json!({})), "evse": null, "idToken": null,
+            "meterValue": register(1800, 3)})),
+        transaction_event(json!({"eventType": "Ended", "seqNo": 4, "offline": true,
+            "timestamp": "2026-01-01T00:04:00.000Z", "triggerReason": "EVCommunicationLost",
+            "transactionInfo": info(json!({"chargingState": "Idle",
+                "stoppedReason": "EVDisconnected"})),
+            "evse": null, "idToken": null, "meterValue": register(2250, 4)})),
+    ];
+    let answers = client_runtime().block_on(async {
+        let mut ws = dial(&url, "2.0.1").await;
+        let mut answers = Vec::new();
+        for (n, event) in events.iter().enumerate() {
+            answers.push(call(&mut ws, &format!("t{n}"), "TransactionEvent", event).await);
+        }
+        let _ = ws.close(None).await;
+        answers
+    });
+    for answer in &answers {
+        assert_valid_result(OcppVersion::V201, "TransactionEvent", answer);
+    }
+    // The token's verdict when the event carries one, else nothing.
+    assert_eq!(
+        answers[0][2],
+        json!({"idTokenInfo": {"status": "Accepted"}})
+    );
+    assert!(
+        answers[1..].iter().all(|a| a[2] == json!({})),
+        "{answers:?}"
+    );
+
+    wait_for_ended(&lab, 1);
+    assert!(lab.stop().success());
+    let lines = lab.events();
+    assert!(
+        lines.iter().all(|l| l["event"] != "invalid"),
+        "{}",
+        dump(&lines)
+    );
+    let shown = transactions_shown(&lines, STATION_NAME);
+    let tx = &shown["recent"][0];
+    let context = || dump(&lines);
+    assert_eq!(tx["id"], "tx-1", "{}", context());
+    assert_eq!((&tx["evse"], &tx["connector"]), (&json!(1), &json!(1)));
+    assert_eq!(tx["state"], "ended");
+    assert_eq!(tx["stopped_reason"], "EVDisconnected");
+    assert_eq!(tx["energy_wh"], 1250.0);
+    assert_eq!(tx["duration_seconds"], 240);
+    assert_eq!(tx["events"], 4);
+    assert_eq!(tx["seq_nos"]["gaps"], json!(["2"]));
+    assert_eq!(tx["seq_nos"]["missing"], 1);
+    assert_eq!(tx["offline_events"], 2);
+    assert_eq!(
+        shown["totals"],
+        json!({"transactions": 1, "in_progress": 0, "ended": 1, "energy_wh": 1250.0,
+               "with_seq_no_gaps": 1, "offline_events": 2, "unknown_id_messages": 0})
+    );
+    assert_eq!(
+        energy_shown(&lines, STATION_NAME, 1),
+        [0.0, 400.0, 800.0, 1250.0]
+    );
+}
+
+#[test]
+fn the_lab_gives_16_transaction_ids_and_shows_a_message_naming_one_it_never_gave() {
+    let schemas = schema_dir().to_string_lossy().into_owned();
+    let mut lab = Lab::start(&["--schemas", &schemas, "--password", TEST_PASSWORD]);
+    let url = format!("ws://{}/ocpp", lab.address);
+    let (first, second, answers) = client_runtime().block_on(async {
+        let mut ws = dial(&url, "1.6").await;
+        let mut answers = Vec::new();
+        let start = call(&mut ws, "s1", "StartTransaction", &start_16(json!({}))).await;
+        let id = start[2]["transactionId"].as_i64().expect("an integer id");
+        answers.push(("StartTransaction", start));
+        let meter = json!({"connectorId": 1, "transactionId": id, "meterValue": [
+            {"timestamp": "2026-01-01T00:05:00.000Z", "sampledValue": [
+                {"value": "1.6", "unit": "kWh", "context": "Sample.Periodic"}]}]});
+        answers.push((
+            "MeterValues",
+            call(&mut ws, "m1", "MeterValues", &meter).await,
+        ));
+        // The local id of a session started offline, never replaced: the bug to show.
+        let local = with(meter.clone(), json!({"transactionId": -1}));
+        answers.push((
+            "MeterValues",
+            call(&mut ws, "m2", "MeterValues", &local).await,
+        ));
+        let stop = stop_16(json!({"transactionId": id, "transactionData": null}));
+        answers.push((
+            "StopTransaction",
+            call(&mut ws, "p1", "StopTransaction", &stop).await,
+        ));
+        let again = call(&mut ws, "s2", "StartTransaction", &start_16(json!({}))).await;
+        let second = again[2]["transactionId"].as_i64().expect("an integer id");
+        answers.push(("StartTransaction", again));
+        let untagged = stop_16(json!({"transactionId": second, "idTag": null}));
+        answers.push((
+            "StopTransaction",
+            call(&mut ws, "p2", "StopTransaction", &untagged).await,
+        ));
+        let _ = ws.close(None).await;
+        (id, second, answers)
+    });
+    for (action, answer) in &answers {
+        assert_valid_result(OcppVersion::V16, action, answer);
+    }
+    assert_ne!(first, second, "the lab gave the same id twice");
+    assert_eq!(answers[0].1[2]["idTagInfo"], json!({"status": "Accepted"}));
+    assert_eq!(
+        answers[3].1[2],
+        json!({"idTagInfo": {"status": "Accepted"}})
+    );
+    assert_eq!(answers[5].1[2], json!({}));
+
+    wait_for_ended(&lab, 2);
+    assert!(lab.stop().success());
+    let lines = lab.events();
+    assert!(
+        lines.iter().all(|l| l["event"] != "invalid"),
+        "{}",
+        dump(&lines)
+    );
+    let shown = transactions_shown(&lines, STATION_NAME);
+    let tx = &shown["recent"][0];
+    assert_eq!(tx["id"], first.to_string(), "{}", dump(&lines));
+    assert_eq!(tx["connector"], 1);
+    assert_eq!(tx["state"], "ended");
+    assert_eq!(tx["stopped_reason"], "EVDisconnected");
+    assert_eq!(tx["meter_start_wh"], 1000.0);
+    assert_eq!(tx["energy_wh"], 1500.0);
+    assert_eq!(tx["duration_seconds"], 600);
+    assert_eq!(tx["events"], 3);
+    assert!(tx.get("seq_nos").is_none(), "{tx}");
+    assert_eq!(energy_shown(&lines, STATION_NAME, 1), [0.0, 600.0, 1500.0]);
+    assert_eq!(
+        shown["unknown_ids"],
+        json!([{"at": shown["unknown_ids"][0]["at"], "action": "MeterValues",
+                "transaction_id": -1, "allocated": false}])
+    );
+    assert_eq!(shown["totals"]["transactions"], 2);
+    assert_eq!(shown["totals"]["ended"], 2);
+    assert_eq!(shown["totals"]["unknown_id_messages"], 1);
 }
 
 // ---------------------------------------------------------------------------------------------
